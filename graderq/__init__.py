@@ -1,0 +1,41 @@
+"""graderq: untrusted code in one-time Docker sandboxes, graded over many hosts.
+
+The top level is epicbox's API, so `import graderq as epicbox` is a drop-in switch.
+"""
+
+from graderq.engine import (
+    Engine,
+    Sandbox,
+    WorkingDirectory,
+    configure,
+    create,
+    destroy,
+    get_engine,
+    run,
+    start,
+    working_directory,
+)
+from graderq.errors import DockerError, GraderqError, LimitError
+from graderq.limits import Limits
+from graderq.profiles import Profile, ProfileError
+from graderq.request import FileError
+
+__all__ = [
+    "DockerError",
+    "Engine",
+    "FileError",
+    "GraderqError",
+    "LimitError",
+    "Limits",
+    "Profile",
+    "ProfileError",
+    "Sandbox",
+    "WorkingDirectory",
+    "configure",
+    "create",
+    "destroy",
+    "get_engine",
+    "run",
+    "start",
+    "working_directory",
+]

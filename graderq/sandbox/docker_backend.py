@@ -1,0 +1,183 @@
+"""The Docker backend: one-time sandbox containers on one Docker daemon (docker-py).
+
+Low-level API calls only: each is one HTTP request, so graderq pays for nothing the
+bare create/start/wait/remove sequence does not, beyond attach and one inspect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from typing import Any
+
+import docker
+import docker.errors
+from requests.exceptions import RequestException
+
+from graderq.errors import DockerError
+from graderq.limits import Limits
+from graderq.request import SandboxFile
+from graderq.sandbox.communicate import Ending, communicate, drain
+from graderq.sandbox.frames import Demuxer
+from graderq.sandbox.outcome import Outcome
+from graderq.sandbox.spec import WORKDIR, ContainerSpec, create_body
+
+DRAIN_GRACE = 1.0
+"""Seconds to keep reading output already in flight after graderq kills a sandbox."""
+WAIT_GRACE = 30.0
+"""Seconds the daemon may take to report a killed or exited container as stopped."""
+
+
+@contextmanager
+def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
+    """Turn every failure of the engine into DockerError with a helpful message."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise DockerError(
+            f"{action}: image {image!r} is not on the Docker engine; build it with "
+            "`bash workers/images/build.sh` or pull it"
+        ) from exc
+    except (docker.errors.DockerException, RequestException, OSError) as exc:
+        raise DockerError(f"{action}: {exc}") from exc
+
+
+class DockerBackend:
+    """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket)."""
+
+    def __init__(self, base_url: str | None = None, timeout: float = 60) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self._api: docker.APIClient | None = None
+        self._node_id: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def api(self) -> docker.APIClient:
+        """The API client, connected on first use (version negotiated once)."""
+        if self._api is None:
+            with self._lock, engine_errors("cannot reach the Docker engine"):
+                if self._api is None:
+                    kwargs: dict[str, Any] = {"timeout": self.timeout, "max_pool_size": 64}
+                    if self.base_url:
+                        self._api = docker.APIClient(base_url=self.base_url, **kwargs)
+                    else:
+                        env = docker.utils.kwargs_from_env()
+                        self._api = docker.APIClient(**(env | kwargs))
+        return self._api
+
+    def create(self, spec: ContainerSpec) -> str:
+        name = f"graderq-{uuid.uuid4().hex[:16]}"
+        with engine_errors("cannot create the sandbox container", spec.image):
+            return self.api.create_container_from_config(create_body(spec), name=name)["Id"]
+
+    def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
+        with engine_errors("cannot write files into the sandbox"):
+            self.api.put_archive(container, WORKDIR, _tarball(files))
+
+    def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
+        api = self.api
+        demuxer = Demuxer(limits.output)
+        with engine_errors("cannot run the sandbox"):
+            attached = api.attach_socket(
+                container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            sock = getattr(attached, "_sock", attached)
+            try:
+                api.start(container)
+                started = time.monotonic()
+                deadline = None if limits.realtime is None else started + limits.realtime
+                ending = communicate(sock, stdin, deadline, demuxer)
+                if ending is not Ending.EXITED:
+                    self._kill(container)
+                    drain(sock, demuxer, DRAIN_GRACE)
+            finally:
+                attached.close()
+                sock.close()
+            api.wait(container, timeout=WAIT_GRACE)
+            state = api.inspect_container(container)["State"]
+        return Outcome(
+            exit_code=state.get("ExitCode"),
+            stdout=demuxer.stdout,
+            stderr=demuxer.stderr,
+            duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
+            oom_killed=bool(state.get("OOMKilled")),
+            ending=ending,
+            output_truncated=demuxer.truncated,
+        )
+
+    def _kill(self, container: str) -> None:
+        try:
+            self.api.kill(container)
+        except docker.errors.APIError as exc:
+            if exc.status_code not in (404, 409):  # already stopped or gone
+                raise
+
+    def destroy(self, container: str) -> None:
+        with engine_errors("cannot remove the sandbox container"), suppress(docker.errors.NotFound):
+            self.api.remove_container(container, v=True, force=True)
+
+    def create_volume(self, labels: dict[str, str]) -> str:
+        name = f"graderq-wd-{uuid.uuid4().hex}"
+        with engine_errors("cannot create the working directory volume"):
+            self.api.create_volume(name, labels=labels)
+        return name
+
+    def remove_volume(self, name: str) -> None:
+        action = f"cannot remove the working directory volume {name!r}"
+        with engine_errors(action), suppress(docker.errors.NotFound):
+            self.api.remove_volume(name, force=True)
+
+    def node_id(self) -> str:
+        """A short hash of the daemon's ID: shared by its clients, distinct per daemon."""
+        if self._node_id is None:
+            with engine_errors("cannot read the Docker engine's identity"):
+                daemon_id = self.api.info()["ID"]
+            self._node_id = hashlib.sha256(daemon_id.encode()).hexdigest()[:12]
+        return self._node_id
+
+
+def _tarball(files: Sequence[SandboxFile]) -> bytes:
+    """A tar of `files`: regular files 0644, parent directories 0777, all owned by root."""
+    buffer = io.BytesIO()
+    mtime = int(time.time())
+    directories: set[str] = set()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for file in files:
+            parts = file.name.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                directory = "/".join(parts[:depth])
+                if directory not in directories:
+                    directories.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
+                    tar.addfile(info)
+            info = tarfile.TarInfo(file.name)
+            info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
+            tar.addfile(info, io.BytesIO(file.content))
+    return buffer.getvalue()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 time with nanoseconds, cut to microseconds."""
+    if not value or value.startswith("0001-"):
+        return None
+    stamp = value.rstrip("Z")
+    if "." in stamp:
+        whole, fraction = stamp.split(".", 1)
+        stamp = f"{whole}.{fraction[:6].ljust(6, '0')}"
+    return datetime.fromisoformat(stamp)
+
+
+def _duration(started: str | None, finished: str | None) -> float | None:
+    start, end = _parse_time(started), _parse_time(finished)
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)

@@ -1,0 +1,111 @@
+"""What one sandbox container is, as data, and the Docker options that harden it.
+
+Pure: turning a spec into Docker's create options needs no engine, so the hardening
+is unit-tested here and proven against the real engine in tests/integration.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from graderq.limits import Limits
+
+WORKDIR = "/sandbox"
+LABEL = "graderq"
+"""Every container and volume graderq creates has this label; its value is the kind."""
+KIND_SANDBOX = "sandbox"
+KIND_WORKDIR = "workdir"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One sandbox container: image, command, identity, isolation and limits."""
+
+    image: str
+    command: str
+    limits: Limits
+    user: str = "root"
+    read_only: bool = False
+    network_disabled: bool = True
+    volume: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def argv(self) -> list[str]:
+        return ["/bin/sh", "-c", self.command]
+
+
+def owner_labels(kind: str, **extra: str) -> dict[str, str]:
+    """Labels that identify a graderq object and the process that made it."""
+    return {
+        LABEL: kind,
+        f"{LABEL}.owner": f"{socket.gethostname()}:{os.getpid()}",
+        f"{LABEL}.created": str(int(time.time())),
+        **extra,
+    }
+
+
+def ulimits(limits: Limits) -> list[dict[str, Any]]:
+    """RLIMIT_CPU and RLIMIT_FSIZE, soft equal to hard."""
+    result = []
+    if (cpu := limits.rounded_cputime()) is not None:
+        result.append({"Name": "cpu", "Soft": cpu, "Hard": cpu})
+    if limits.file_size is not None:
+        result.append({"Name": "fsize", "Soft": limits.file_size, "Hard": limits.file_size})
+    return result
+
+
+def host_config(spec: ContainerSpec) -> dict[str, Any]:
+    """HostConfig fields (Docker API names): limits, hardening, the /sandbox mount."""
+    limits = spec.limits
+    config: dict[str, Any] = {
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "Privileged": False,
+        "LogConfig": {"Type": "none", "Config": {}},
+        "ReadonlyRootfs": spec.read_only,
+        "Ulimits": ulimits(limits),
+        "PidsLimit": limits.processes if limits.processes is not None else -1,
+        "NetworkMode": "none" if spec.network_disabled else "bridge",
+        "Mounts": [],
+    }
+    if limits.memory is not None:
+        memory = limits.memory * 1024 * 1024
+        config["Memory"] = memory
+        config["MemorySwap"] = memory  # memory + swap: no swap at all
+    if spec.volume is not None:
+        config["Mounts"].append({"Type": "volume", "Source": spec.volume, "Target": WORKDIR})
+    elif spec.read_only:
+        # A read-only root still needs a writable /sandbox for the request's files: an
+        # anonymous volume, labelled, removed with the container.
+        config["Mounts"].append(
+            {
+                "Type": "volume",
+                "Target": WORKDIR,
+                "VolumeOptions": {"Labels": owner_labels(KIND_SANDBOX)},
+            }
+        )
+    return config
+
+
+def create_body(spec: ContainerSpec) -> dict[str, Any]:
+    """The body of POST /containers/create for `spec`."""
+    return {
+        "Image": spec.image,
+        "Cmd": spec.argv,
+        "User": spec.user,
+        "WorkingDir": WORKDIR,
+        "OpenStdin": True,
+        "StdinOnce": True,
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Tty": False,
+        "NetworkDisabled": spec.network_disabled,
+        "Labels": spec.labels,
+        "HostConfig": host_config(spec),
+    }
