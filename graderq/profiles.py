@@ -36,9 +36,11 @@ class ProfileError(GraderqError, ValueError):
     """A profile definition is malformed."""
 
 
-def build_profiles(
-    profiles: Iterable[Profile] | Mapping[str, Mapping[str, Any]],
-) -> dict[str, Profile]:
+ProfileTable = Iterable[Profile] | Mapping[str, Mapping[str, Any]]
+"""Profiles as `configure` takes them: a list of Profile or a dict of name -> options."""
+
+
+def build_profiles(profiles: ProfileTable) -> dict[str, Profile]:
     """Turn a list of Profile, or a dict of name -> keyword arguments, into a name table."""
     if isinstance(profiles, Mapping):
         return {name: _make(name, options) for name, options in profiles.items()}

@@ -1,0 +1,110 @@
+"""The engine's logic over the fake backend: validation, limits, cleanup."""
+
+import pytest
+
+import graderq
+from graderq.limits import Ceilings
+from graderq.sandbox import Ending, FakeBackend, Outcome
+from graderq.settings import Settings
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    return FakeBackend()
+
+
+@pytest.fixture
+def engine(backend: FakeBackend) -> graderq.Engine:
+    settings = Settings(limit_ceilings=Ceilings(memory=512))
+    profiles = [graderq.Profile("py", "img", user="sandbox", read_only=True)]
+    return graderq.Engine(profiles, backend=backend, settings=settings)
+
+
+def test_run_creates_starts_and_destroys(engine: graderq.Engine, backend: FakeBackend) -> None:
+    result = engine.run("py", "cat", files=[{"name": "a", "content": "x"}], stdin="in")
+    assert result["stdout"] == b"in"
+    (created,) = backend.created
+    assert created.spec.command == "cat"
+    assert created.spec.user == "sandbox" and created.spec.read_only
+    assert [f.name for f in created.files] == ["a"]
+    assert backend.containers == {}
+
+
+def test_command_defaults_to_the_profiles_then_true(backend: FakeBackend) -> None:
+    engine = graderq.Engine(
+        [graderq.Profile("a", "img", command="make"), graderq.Profile("b", "img")],
+        backend=backend,
+    )
+    engine.run("a")
+    engine.run("b")
+    assert [c.spec.command for c in backend.created] == ["make", "true"]
+
+
+def test_container_destroyed_when_the_run_fails(engine: graderq.Engine) -> None:
+    def explode(container: object, stdin: object) -> Outcome:
+        raise graderq.DockerError("engine gone")
+
+    engine.backend.script = explode  # type: ignore[attr-defined]
+    with pytest.raises(graderq.DockerError):
+        engine.run("py", "true")
+    assert engine.backend.containers == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"profile_name": "nope"}, ValueError, "Profile not found: 'nope'"),
+        ({"workdir": "vol"}, ValueError, "working_directory"),
+        ({"files": [{"name": "../a"}]}, graderq.FileError, "'../a'"),
+        ({"limits": {"memory": 1024}}, graderq.LimitError, "'memory'.*ceiling"),
+        ({"limits": {"walltime": 1}}, graderq.LimitError, "'walltime'"),
+        ({"stdin": 12}, TypeError, "stdin"),
+        ({"command": 12}, TypeError, "command"),
+    ],
+)
+def test_bad_requests_fail_before_any_container(
+    engine: graderq.Engine, backend: FakeBackend, kwargs: dict, error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        engine.run(**({"profile_name": "py"} | kwargs))
+    assert backend.created == []
+
+
+def test_start_can_be_called_again(engine: graderq.Engine, backend: FakeBackend) -> None:
+    with engine.create("py", "cat") as sandbox:
+        assert engine.start(sandbox, b"1")["stdout"] == b"1"
+        assert engine.start(sandbox, "2")["stdout"] == b"2"
+    assert backend.created[0].runs == 2
+    assert backend.containers == {}
+
+
+def test_working_directory_is_removed_even_when_the_block_raises(
+    engine: graderq.Engine, backend: FakeBackend
+) -> None:
+    with pytest.raises(RuntimeError), engine.working_directory() as workdir:
+        assert backend.volumes == {workdir.volume}
+        engine.run("py", "true", workdir=workdir)
+        assert backend.created[0].spec.volume == workdir.volume
+        raise RuntimeError
+    assert backend.volumes == set()
+
+
+def test_timeout_result_through_the_engine(engine: graderq.Engine) -> None:
+    engine.backend.script = lambda c, s: Outcome(  # type: ignore[attr-defined]
+        137, b"partial", b"", 5.0, False, Ending.REALTIME
+    )
+    result = engine.run("py", "sleep 100")
+    assert (result["timeout"], result["exit_code"], result["stdout"]) == (True, None, b"partial")
+
+
+def test_module_api_uses_the_configured_default_engine(backend: FakeBackend) -> None:
+    engine = graderq.get_engine()
+    saved = (engine._profiles, engine.backend)
+    try:
+        graderq.configure(profiles={"p": {"docker_image": "img"}}, backend=backend)
+        assert graderq.run("p", "cat", stdin=b"hi")["stdout"] == b"hi"
+        with graderq.create("p", "cat") as sandbox:
+            assert graderq.start(sandbox, "x")["stdout"] == b"x"
+        assert backend.containers == {}
+    finally:
+        engine._profiles, engine.backend = saved

@@ -1,0 +1,72 @@
+import pytest
+
+from graderq.errors import LimitError
+from graderq.limits import MIB, Ceilings, Limits, merge
+
+
+def test_no_limits_gives_the_defaults() -> None:
+    assert merge(None) == Limits(cputime=1, realtime=5, memory=64, processes=64, output=8 * MIB)
+
+
+def test_realtime_is_five_times_cputime_when_not_given() -> None:
+    assert merge({"cputime": 3}).realtime == 15
+    assert merge({"memory": 128}).realtime == 5  # cputime default 1
+    assert merge({"cputime": 3, "realtime": 4}).realtime == 4
+
+
+def test_merge_keeps_the_operators_defaults_for_names_not_given() -> None:
+    defaults = Limits(cputime=2, realtime=9, memory=256)
+    merged = merge({"memory": 32}, defaults)
+    assert (merged.cputime, merged.realtime, merged.memory) == (2, 10, 32)
+
+
+@pytest.mark.parametrize("value", [None, -1])
+def test_processes_none_or_minus_one_is_unlimited(value: int | None) -> None:
+    assert merge({"processes": value}).processes is None
+
+
+def test_unknown_limit_is_named() -> None:
+    with pytest.raises(LimitError, match="'cpu_time'"):
+        merge({"cpu_time": 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("cputime", -1),
+        ("memory", "64"),
+        ("realtime", 0),
+        ("file_size", True),
+        ("processes", 0),
+        ("output", None),
+        ("memory", 1.5),
+    ],
+)
+def test_bad_values_name_the_limit(name: str, value: object) -> None:
+    with pytest.raises(LimitError, match=repr(name)):
+        merge({name: value})
+
+
+def test_limits_must_be_a_dict() -> None:
+    with pytest.raises(LimitError, match="dict"):
+        merge([("cputime", 1)])  # type: ignore[arg-type]
+
+
+def test_ceiling_refuses_not_clamps() -> None:
+    ceilings = Ceilings(memory=128, realtime=10)
+    assert merge({"memory": 128}, ceilings=ceilings).memory == 128
+    with pytest.raises(LimitError, match="'memory' is 256, above the operator's ceiling of 128"):
+        merge({"memory": 256}, ceilings=ceilings)
+    with pytest.raises(LimitError, match="'realtime' is unlimited"):
+        merge({"realtime": None}, ceilings=ceilings)
+
+
+def test_default_limits_are_checked_against_ceilings_too() -> None:
+    with pytest.raises(LimitError, match="'cputime'"):
+        merge(None, Limits(cputime=5), Ceilings(cputime=2))
+
+
+def test_cputime_rounds_up_to_whole_seconds() -> None:
+    assert Limits(cputime=0.2).rounded_cputime() == 1
+    assert Limits(cputime=2.5).rounded_cputime() == 3
+    assert Limits(cputime=None).rounded_cputime() is None

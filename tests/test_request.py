@@ -1,0 +1,57 @@
+import pytest
+
+from graderq.request import FileError, parse_command, parse_files, parse_stdin
+
+
+def test_files_are_validated_and_str_content_encoded() -> None:
+    files = parse_files([{"name": "a.py", "content": "é"}, {"name": "d/b", "content": b"x"}])
+    assert [(f.name, f.content) for f in files] == [("a.py", "é".encode()), ("d/b", b"x")]
+
+
+def test_missing_content_is_empty() -> None:
+    assert parse_files([{"name": "empty"}])[0].content == b""
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        ({"name": "", "content": b""}, "#0.*empty"),
+        ({"name": "/etc/passwd", "content": b""}, "'/etc/passwd'.*absolute"),
+        ({"name": "../x", "content": b""}, r"'\.\./x'.*'\.\.'"),
+        ({"name": "a/../../x", "content": b""}, r"'a/\.\./\.\./x'"),
+        ({"name": "a\0b", "content": b""}, "NUL"),
+        ({"name": "a//b", "content": b""}, "empty or '.' component"),
+        ({"name": "main.py", "content": 42}, "'main.py'.*content must be bytes or str, not int"),
+        ({"name": 7, "content": b""}, "#0.*name must be a str"),
+        ({"name": "a", "content": b"", "mode": 7}, "'a'.*mode"),
+    ],
+)
+def test_bad_files_are_named(file: dict, message: str) -> None:
+    with pytest.raises(FileError, match=message):
+        parse_files([file])
+
+
+def test_files_must_be_a_list_of_dicts() -> None:
+    with pytest.raises(FileError):
+        parse_files({"name": "a", "content": b""})  # type: ignore[arg-type]
+    with pytest.raises(FileError, match="#1 must be a dict"):
+        parse_files([{"name": "a"}, "b"])
+
+
+def test_duplicate_names_are_refused() -> None:
+    with pytest.raises(FileError, match="'a' is given twice"):
+        parse_files([{"name": "a"}, {"name": "a"}])
+
+
+def test_stdin() -> None:
+    assert parse_stdin(None) is None
+    assert parse_stdin("é") == "é".encode()
+    assert parse_stdin(b"\0") == b"\0"
+    with pytest.raises(TypeError, match="stdin must be bytes or str, not int"):
+        parse_stdin(3)
+
+
+def test_command_must_be_a_string() -> None:
+    assert parse_command("ls") == "ls"
+    with pytest.raises(TypeError, match="command must be a str"):
+        parse_command(["ls"])
