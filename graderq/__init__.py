@@ -20,6 +20,17 @@ from graderq.limits import Limits
 from graderq.profiles import Profile, ProfileError
 from graderq.request import FileError
 
+
+def __getattr__(name: str) -> object:
+    """`celery -A graderq` looks up `graderq.celery`: the Celery app, imported on demand
+    so that `import graderq` (the local engine) does not load Celery."""
+    if name == "celery":
+        from graderq.app import app
+
+        return app
+    raise AttributeError(f"module 'graderq' has no attribute {name!r}")
+
+
 __all__ = [
     "DockerError",
     "Engine",

@@ -118,6 +118,8 @@ class Engine:
         command = parse_command(command) or profile.command or "true"
         checked_files = parse_files(files)
         checked_limits = self.limits(limits)
+        if workdir is not None:
+            self.backend.check_workdir(workdir.volume)
         spec = ContainerSpec(
             image=profile.docker_image,
             command=command,
@@ -162,16 +164,24 @@ class Engine:
         with self.create(profile_name, command, files, limits, workdir) as sandbox:
             return self.start(sandbox, data)
 
+    def open_workdir(self, node: str | None = None) -> WorkingDirectory:
+        """Create a working-directory volume that expires after settings.workdir_ttl."""
+        expires = int(time.time() + self.settings.workdir_ttl)
+        labels = owner_labels(KIND_WORKDIR, **{f"{LABEL}.expires": str(expires)})
+        return WorkingDirectory(self.backend.create_volume(labels), node)
+
+    def close_workdir(self, workdir: WorkingDirectory) -> None:
+        """Remove a working-directory volume; gone already is fine."""
+        self.backend.remove_volume(workdir.volume)
+
     @contextmanager
     def working_directory(self) -> Iterator[WorkingDirectory]:
         """A volume for runs to share; removed on exit, even when the block raises."""
-        expires = int(time.time() + self.settings.workdir_ttl)
-        labels = owner_labels(KIND_WORKDIR, **{f"{LABEL}.expires": str(expires)})
-        volume = self.backend.create_volume(labels)
+        workdir = self.open_workdir()
         try:
-            yield WorkingDirectory(volume)
+            yield workdir
         finally:
-            self.backend.remove_volume(volume)
+            self.close_workdir(workdir)
 
 
 _default: Engine | None = None

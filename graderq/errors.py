@@ -11,3 +11,11 @@ class DockerError(GraderqError):
 
 class LimitError(GraderqError, ValueError):
     """A limit is unknown, malformed, or above the operator's ceiling."""
+
+
+class VolumeInUse(DockerError):
+    """A volume cannot be removed yet: a container still uses it."""
+
+
+class WorkdirLost(GraderqError):
+    """The Docker host that holds a working directory is gone (no live worker)."""

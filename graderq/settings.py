@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graderq.limits import Ceilings, Limits
@@ -43,6 +43,54 @@ class Settings(BaseSettings):
     limit_ceilings: Ceilings = Field(
         default_factory=Ceilings, description="Highest limits a request may ask for."
     )
+
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
+    result_backend: str = Field(
+        "redis://127.0.0.1:6379/1", description="Celery result backend URL (Redis)."
+    )
+    result_expires: float = Field(86400, description="Seconds a result is kept in the backend.")
+    node: str | None = Field(
+        None,
+        description="This worker's Docker-host identity; unset: derived from the daemon's ID.",
+    )
+    task_time_limit: float = Field(
+        600,
+        description="Hard limit on one task's seconds; realtime above it minus the margin "
+        "is refused by workers.",
+    )
+    task_time_margin: float = Field(
+        30, description="Seconds Celery's time limits leave above a sandbox's realtime."
+    )
+    visibility_timeout: float = Field(
+        900,
+        description="Seconds before Redis redelivers an unacknowledged task; keep it above "
+        "task_time_limit.",
+    )
+    restore_interval: float = Field(
+        5, description="Seconds between a worker's sweeps for unacknowledged tasks to redeliver."
+    )
+    max_deliveries: int = Field(
+        3, description="Deliveries of one task before it fails instead of running again."
+    )
+    janitor_interval: float = Field(
+        300, description="Seconds between a worker's sweeps for leftover containers/volumes."
+    )
+    workdir_timeout: float = Field(
+        30,
+        description="Seconds a producer waits for a working directory to be created or for "
+        "a pinned task to start before WorkdirLost.",
+    )
+
+    @model_validator(mode="after")
+    def _visibility_above_time_limit(self) -> Settings:
+        if self.visibility_timeout <= self.task_time_limit:
+            raise ValueError(
+                "visibility_timeout must be above task_time_limit, or Redis redelivers "
+                "tasks that are still running"
+            )
+        if self.task_time_limit <= 2 * self.task_time_margin:
+            raise ValueError("task_time_limit must be above twice task_time_margin")
+        return self
 
 
 @cache

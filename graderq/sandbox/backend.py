@@ -33,6 +33,9 @@ class Backend(Protocol):
     def create_volume(self, labels: dict[str, str]) -> str:
         """Create a working-directory volume; return its name."""
 
+    def check_workdir(self, name: str) -> None:
+        """Raise ValueError unless `name` is a working-directory volume graderq made."""
+
     def remove_volume(self, name: str) -> None:
         """Remove a volume; gone is fine."""
 

@@ -21,13 +21,13 @@ import docker
 import docker.errors
 from requests.exceptions import RequestException
 
-from graderq.errors import DockerError
+from graderq.errors import DockerError, VolumeInUse
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.outcome import Outcome
-from graderq.sandbox.spec import WORKDIR, ContainerSpec, create_body
+from graderq.sandbox.spec import KIND_WORKDIR, LABEL, WORKDIR, ContainerSpec, create_body
 
 DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
@@ -130,10 +130,31 @@ class DockerBackend:
             self.api.create_volume(name, labels=labels)
         return name
 
+    def check_workdir(self, name: str) -> None:
+        try:
+            with engine_errors(f"cannot inspect the working directory volume {name!r}"):
+                labels = self.api.inspect_volume(name).get("Labels") or {}
+        except DockerError as exc:
+            if isinstance(exc.__cause__, docker.errors.NotFound):
+                raise ValueError(
+                    f"Invalid 'workdir': no working directory {name!r} on this Docker host "
+                    "(removed, expired, or made elsewhere)"
+                ) from None
+            raise
+        if labels.get(LABEL) != KIND_WORKDIR:
+            raise ValueError(
+                f"Invalid 'workdir': volume {name!r} was not made by graderq.working_directory()"
+            )
+
     def remove_volume(self, name: str) -> None:
         action = f"cannot remove the working directory volume {name!r}"
         with engine_errors(action), suppress(docker.errors.NotFound):
-            self.api.remove_volume(name, force=True)
+            try:
+                self.api.remove_volume(name)
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409:
+                    raise VolumeInUse(f"{action}: it is in use by a container") from exc
+                raise
 
     def node_id(self) -> str:
         """A short hash of the daemon's ID: shared by its clients, distinct per daemon."""

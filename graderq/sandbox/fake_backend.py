@@ -65,6 +65,10 @@ class FakeBackend:
         self.volumes.add(name)
         return name
 
+    def check_workdir(self, name: str) -> None:
+        if name not in self.volumes:
+            raise ValueError(f"Invalid 'workdir': no working directory {name!r} on this host")
+
     def remove_volume(self, name: str) -> None:
         self.volumes.discard(name)
 

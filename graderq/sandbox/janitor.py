@@ -1,0 +1,98 @@
+"""Find and remove what dead workers left behind, by the labels graderq puts on it.
+
+A sandbox container is abandoned when the process that made it is gone (checked only
+for owners on this machine, where their PIDs are visible) or when it is older than
+any task may run. A working directory is abandoned when it has expired. Volumes still
+in use are left for a later sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import docker.errors
+
+from graderq.sandbox.docker_backend import DockerBackend, engine_errors
+from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
+
+log = logging.getLogger("graderq.janitor")
+
+
+@dataclass
+class Sweep:
+    """What one sweep removed."""
+
+    containers: int = 0
+    volumes: int = 0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def container_abandoned(
+    labels: Mapping[str, str],
+    now: float,
+    max_age: float,
+    hostname: str | None = None,
+    alive: Callable[[int], bool] = pid_alive,
+) -> bool:
+    """Whether a sandbox container with `labels` has no live owner."""
+    created = _number(labels.get(f"{LABEL}.created"))
+    if created is None or now - created > max_age:
+        return True
+    host, _, pid = labels.get(f"{LABEL}.owner", "").rpartition(":")
+    if host == (hostname or socket.gethostname()) and pid.isdigit():
+        return not alive(int(pid))
+    return False
+
+
+def workdir_expired(labels: Mapping[str, str], now: float) -> bool:
+    expires = _number(labels.get(f"{LABEL}.expires"))
+    return expires is None or now >= expires
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def sweep(backend: DockerBackend, max_age: float, now: float | None = None) -> Sweep:
+    """Remove abandoned sandbox containers, expired workdirs and dangling sandbox volumes."""
+    now = time.time() if now is None else now
+    api = backend.api
+    done = Sweep()
+    with engine_errors("janitor cannot list sandbox containers"):
+        containers = api.containers(all=True, filters={"label": f"{LABEL}={KIND_SANDBOX}"})
+    for container in containers:
+        if container_abandoned(container.get("Labels") or {}, now, max_age):
+            backend.destroy(container["Id"])
+            done.containers += 1
+    with engine_errors("janitor cannot list volumes"):
+        volumes = api.volumes(filters={"label": LABEL, "dangling": True}).get("Volumes") or []
+    for volume in volumes:
+        labels = volume.get("Labels") or {}
+        kind = labels.get(LABEL)
+        if kind == KIND_SANDBOX or (kind == KIND_WORKDIR and workdir_expired(labels, now)):
+            try:
+                api.remove_volume(volume["Name"])
+            except docker.errors.APIError as exc:
+                log.debug("volume %s not removed: %s", volume["Name"], exc)
+                continue
+            done.volumes += 1
+    if done.containers or done.volumes:
+        log.info("janitor removed %d containers and %d volumes", done.containers, done.volumes)
+    return done
