@@ -1,0 +1,100 @@
+"""run_sandbox through real Redis and a real worker: results, errors, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+import graderq
+from graderq import client, keys
+from graderq.app import app
+from graderq.tasks import run_sandbox
+from graderq.worker import TooManyDeliveries, current_node, redis_client
+
+from .conftest import Worker, wait_until
+
+
+@pytest.fixture(scope="module")
+def worker(start_worker: Callable[..., Worker]) -> Worker:
+    # One process: tasks run in the order they were sent.
+    return start_worker("queue", concurrency=1, GRADERQ_LIMIT_CEILINGS__MEMORY="256")
+
+
+def test_messages_and_results_are_json_only() -> None:
+    conf = app.conf
+    assert conf.task_serializer == conf.result_serializer == "json"
+    assert conf.accept_content == conf.result_accept_content == ["json"]
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+
+
+def test_result_through_the_queue_equals_the_local_run(worker: Worker) -> None:
+    request = dict(
+        profile_name="python",
+        command="python3 main.py; printf '\\377\\000' >&2",
+        files=[{"name": "main.py", "content": "import sys; print(sys.stdin.read()[::-1])"}],
+        stdin=b"abc",
+        limits={"cputime": 2, "memory": 64},
+    )
+    remote = run_sandbox.delay(**request).get(timeout=30)
+    local = graderq.run(**request)
+    assert remote.pop("duration") >= 0 and local.pop("duration") >= 0
+    assert remote == local
+    assert remote["stdout"] == b"cba\n" and remote["stderr"] == b"\xff\x00"
+    assert isinstance(remote["stdout"], bytes)
+
+
+@pytest.mark.parametrize(
+    ("request_", "error", "match"),
+    [
+        ({"profile_name": "nope"}, graderq.ProfileError, "Profile not found: 'nope'"),
+        ({"files": [{"name": "../etc/x", "content": b""}]}, graderq.FileError, "'../etc/x'"),
+        ({"limits": {"memory": 512}}, graderq.LimitError, "above the operator's ceiling"),
+        ({"limits": {"realtime": 100}}, graderq.LimitError, "'realtime'"),
+        ({"stdin": 5}, TypeError, "stdin"),
+        ({"workdir": {"volume": "graderq-wd-forged", "node": None}}, ValueError, "workdir"),
+    ],
+)
+def test_bad_requests_fail_fast_and_are_not_redelivered(
+    worker: Worker, request_: dict, error: type, match: str
+) -> None:
+    result = run_sandbox.delay(**({"profile_name": "python", "command": "true"} | request_))
+    with pytest.raises(error, match=match):
+        result.get(timeout=30)
+    assert int(redis_client().get(keys.DELIVERIES + result.id)) == 1
+
+
+def test_every_start_is_counted(worker: Worker) -> None:
+    for _ in range(2):
+        result = run_sandbox.apply_async(("python", "true"), task_id="twice")
+        assert result.get(timeout=30)["exit_code"] == 0
+    wait_until(lambda: redis_client().get(keys.DELIVERIES + "twice") == b"2", 30, "2 starts")
+
+
+def test_a_task_whose_deliveries_all_crashed_is_not_run_again(worker: Worker) -> None:
+    """As if each earlier delivery had killed its worker: the next one fails instead."""
+    limit = graderq.get_engine().settings.max_deliveries
+    redis_client().set(keys.DELIVERIES + "crasher", limit)
+    result = run_sandbox.apply_async(("python", "true"), task_id="crasher")
+    with pytest.raises(TooManyDeliveries, match=f"delivered {limit + 1} times"):
+        result.get(timeout=30)
+
+
+def test_workdir_runs_share_files_and_the_workdir_is_removed(worker: Worker) -> None:
+    with client.working_directory() as workdir:
+        assert workdir.node == current_node()
+        first = client.run("python", "echo 41 > n", workdir=workdir, timeout=30)
+        assert first["exit_code"] == 0
+        second = client.run("python", "echo $(($(cat n) + 1))", workdir=workdir, timeout=30)
+        assert second["stdout"] == b"42\n"
+    backend = graderq.get_engine().backend
+
+    def removed() -> bool:
+        try:
+            backend.check_workdir(workdir.volume)
+        except ValueError:
+            return True
+        return False
+
+    wait_until(removed, 30, "the workdir to be removed")

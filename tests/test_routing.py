@@ -1,0 +1,66 @@
+import pytest
+
+from graderq.app import expected_realtime, short_repr
+from graderq.engine import WorkingDirectory
+from graderq.routing import WorkdirError, as_workdir, node_queue, route_task, workdir_route
+from graderq.tasks import run_sandbox
+
+
+def test_workdir_tasks_route_to_their_nodes_queue() -> None:
+    workdir = WorkingDirectory("v", "node1")
+    expected = {"queue": "graderq.node.node1", "routing_key": "graderq.node.node1"}
+    assert workdir_route(workdir) == expected
+    for args, kwargs in [
+        (("python", "true"), {"workdir": workdir}),
+        (("python", "true", None, None, None, {"volume": "v", "node": "node1"}), {}),
+    ]:
+        assert route_task("graderq.run_sandbox", args, kwargs, {}, task=run_sandbox) == expected
+
+
+def test_tasks_without_workdir_take_the_default_route() -> None:
+    assert route_task("graderq.run_sandbox", ("python",), {}, {}, task=run_sandbox) is None
+    assert route_task("other.task", (), {}, {}, task=None) is None
+
+
+def test_bad_workdir_handles() -> None:
+    with pytest.raises(ValueError, match="working_directory"):
+        as_workdir("graderq-wd-1")
+    with pytest.raises(WorkdirError, match="no node"):
+        workdir_route(WorkingDirectory("v"))
+    with pytest.raises(WorkdirError, match="invalid node"):
+        node_queue("a b")
+
+
+def test_short_repr_shows_names_and_sizes_never_contents() -> None:
+    shown = short_repr(
+        {
+            "profile_name": "python",
+            "files": [{"name": "a.py", "content": "SECRET" * 100}],
+            "stdin": "HIDDEN" * 50,
+            "limits": None,
+        }
+    )
+    assert "SECRET" not in shown and "HIDDEN" not in shown
+    assert shown == "{profile_name='python', files=[1 files: a.py], stdin=<300 bytes>}"
+
+
+def test_expected_realtime_follows_epicbox_rules() -> None:
+    assert expected_realtime(None) == 5
+    assert expected_realtime({"cputime": 2}) == 10
+    assert expected_realtime({"realtime": 3}) == 3
+    assert expected_realtime({"realtime": None}) is None
+    assert expected_realtime({"bogus": 1}) is None
+
+
+def test_delay_sets_per_call_time_limits_and_short_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = {}
+
+    def capture(self, args=None, kwargs=None, **options):  # type: ignore[no-untyped-def]
+        sent.update(options)
+
+    monkeypatch.setattr("celery.app.task.Task.apply_async", capture)
+    run_sandbox.delay("python", "true", stdin="x" * 10, limits={"cputime": 2})
+    margin = 3  # tests/conftest.py sets GRADERQ_TASK_TIME_MARGIN
+    assert sent["soft_time_limit"] == 10 + margin
+    assert sent["time_limit"] == 10 + 2 * margin
+    assert "<10 bytes>" in sent["kwargsrepr"]
