@@ -6,7 +6,6 @@ bare create/start/wait/remove sequence does not, beyond attach and one inspect.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tarfile
 import threading
@@ -27,7 +26,16 @@ from graderq.request import SandboxFile
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.outcome import Outcome
-from graderq.sandbox.spec import KIND_WORKDIR, LABEL, WORKDIR, ContainerSpec, create_body
+from graderq.sandbox.spec import (
+    KIND_NODE,
+    KIND_WORKDIR,
+    LABEL,
+    NODE_LABEL,
+    NODE_VOLUME,
+    WORKDIR,
+    ContainerSpec,
+    create_body,
+)
 
 DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
@@ -157,11 +165,20 @@ class DockerBackend:
                 raise
 
     def node_id(self) -> str:
-        """A short hash of the daemon's ID: shared by its clients, distinct per daemon."""
+        """This daemon's graderq identity, kept in a labelled volume on the daemon itself.
+
+        Every client of one daemon reads the same volume; another daemon has its own
+        (the daemon's own ID is no good: daemons sharing /etc/docker share it).
+        """
         if self._node_id is None:
-            with engine_errors("cannot read the Docker engine's identity"):
-                daemon_id = self.api.info()["ID"]
-            self._node_id = hashlib.sha256(daemon_id.encode()).hexdigest()[:12]
+            with engine_errors("cannot read the Docker engine's graderq identity"):
+                try:
+                    volume = self.api.inspect_volume(NODE_VOLUME)
+                except docker.errors.NotFound:
+                    labels = {LABEL: KIND_NODE, NODE_LABEL: uuid.uuid4().hex[:12]}
+                    self.api.create_volume(NODE_VOLUME, labels=labels)
+                    volume = self.api.inspect_volume(NODE_VOLUME)  # a racing twin may have won
+            self._node_id = volume["Labels"][NODE_LABEL]
         return self._node_id
 
 

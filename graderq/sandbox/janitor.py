@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -32,13 +33,18 @@ class Sweep:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def container_abandoned(

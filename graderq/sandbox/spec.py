@@ -19,6 +19,10 @@ LABEL = "graderq"
 """Every container and volume graderq creates has this label; its value is the kind."""
 KIND_SANDBOX = "sandbox"
 KIND_WORKDIR = "workdir"
+KIND_NODE = "node"
+NODE_VOLUME = "graderq-node"
+"""A volume on each daemon whose label holds that daemon's graderq node id."""
+NODE_LABEL = f"{LABEL}.node"
 
 
 @dataclass(frozen=True)

@@ -170,18 +170,18 @@ def second_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"unix://{SECOND_SOCKET}"
     log = tmp_path_factory.mktemp("dockerd2") / "dockerd.log"
     process = _start_second_daemon(log)
-    client = docker.DockerClient(base_url=url, timeout=120)
 
-    def up() -> bool:
+    def connect() -> docker.DockerClient | None:
         if process.poll() is not None:
             raise AssertionError(f"second dockerd exited:\n{log.read_text()[-3000:]}")
         try:
-            return bool(client.ping())
+            return docker.DockerClient(base_url=url, timeout=120)
         except docker.errors.DockerException:
-            return False
+            return None
 
+    client = None
     try:
-        wait_until(up, 60, "the second Docker daemon")
+        client = wait_until(connect, 60, "the second Docker daemon")
         missing = [image for image in IMAGES if not client.images.list(name=image)]
         if missing:
             save = subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE)
@@ -194,7 +194,8 @@ def second_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert save.wait() == 0
         yield url
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         process.terminate()
         try:
             process.wait(30)

@@ -1,0 +1,42 @@
+import os
+import subprocess
+
+from graderq.sandbox.janitor import container_abandoned, pid_alive, workdir_expired
+
+
+def labels(owner: str, created: float = 1000) -> dict[str, str]:
+    return {"graderq": "sandbox", "graderq.owner": owner, "graderq.created": str(created)}
+
+
+def test_container_of_a_dead_local_owner_is_abandoned() -> None:
+    def alive(pid: int) -> bool:
+        return pid == 1
+
+    assert container_abandoned(labels("h:2"), 1001, 60, "h", alive)
+    assert not container_abandoned(labels("h:1"), 1001, 60, "h", alive)
+
+
+def test_other_hosts_containers_are_only_abandoned_when_too_old() -> None:
+    def dead(pid: int) -> bool:
+        return False
+
+    assert not container_abandoned(labels("other:2"), 1001, 60, "h", dead)
+    assert container_abandoned(labels("other:2"), 1061, 60, "h", dead)
+    assert container_abandoned({"graderq": "sandbox"}, 1001, 60, "h", dead)  # no created label
+
+
+def test_workdir_expiry() -> None:
+    assert workdir_expired({"graderq.expires": "100"}, 100)
+    assert not workdir_expired({"graderq.expires": "100"}, 99)
+    assert workdir_expired({}, 0)
+
+
+def test_pid_alive_sees_zombies_as_dead() -> None:
+    assert pid_alive(os.getpid())
+    child = subprocess.Popen(["true"])
+    # Until it is reaped the exited child is a zombie: present, but not alive.
+    while open(f"/proc/{child.pid}/stat").read().rpartition(")")[2].split()[0] != "Z":
+        pass
+    assert not pid_alive(child.pid)
+    child.wait()
+    assert not pid_alive(child.pid)
