@@ -34,9 +34,8 @@ def test_workdir_expiry() -> None:
 def test_pid_alive_sees_zombies_as_dead() -> None:
     assert pid_alive(os.getpid())
     child = subprocess.Popen(["true"])
-    # Until it is reaped the exited child is a zombie: present, but not alive.
-    while open(f"/proc/{child.pid}/stat").read().rpartition(")")[2].split()[0] != "Z":
-        pass
+    # Wait for the exit without reaping: the child is now a zombie, present but not alive.
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
     assert not pid_alive(child.pid)
     child.wait()
     assert not pid_alive(child.pid)

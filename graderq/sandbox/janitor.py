@@ -12,9 +12,9 @@ import logging
 import os
 import socket
 import time
-from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker.errors
 
