@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graderq.limits import Ceilings, Limits
@@ -51,7 +52,8 @@ class Settings(BaseSettings):
     result_expires: float = Field(86400, description="Seconds a result is kept in the backend.")
     node: str | None = Field(
         None,
-        description="This worker's Docker-host identity; unset: derived from the daemon's ID.",
+        description="This worker's Docker-host identity; unset: read from (or first written "
+        "to) the graderq-node volume on its Docker daemon.",
     )
     task_time_limit: float = Field(
         600,
@@ -77,9 +79,17 @@ class Settings(BaseSettings):
     )
     workdir_timeout: float = Field(
         30,
-        description="Seconds a producer waits for a working directory to be created or for "
-        "a pinned task to start before WorkdirLost.",
+        description="Seconds a producer waits for a worker to create a working directory "
+        "before WorkdirLost.",
     )
+
+    @field_validator("default_limits", "limit_ceilings", mode="before")
+    @classmethod
+    def _numbers_from_environment(cls, value: Any) -> Any:
+        """Environment values are strings; limits in requests must be real numbers."""
+        if isinstance(value, dict):
+            return {name: _number(item) for name, item in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _visibility_above_time_limit(self) -> Settings:
@@ -93,7 +103,40 @@ class Settings(BaseSettings):
         return self
 
 
+def _number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in ("", "none", "null"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return value  # left for the limit's own validation to name
+
+
 @cache
 def get_settings() -> Settings:
     """The process's settings, read once from the environment."""
     return Settings()
+
+
+def reference_table() -> str:
+    """The README's configuration reference, generated from the Settings model."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if hasattr(default, "model_dump"):
+            nested = ", ".join(f"{k}={v}" for k, v in default.model_dump().items())
+            variable = f"`GRADERQ_{name.upper()}__<LIMIT>`"
+            shown = f"`{nested}`"
+        else:
+            variable = f"`GRADERQ_{name.upper()}`"
+            shown = "unset" if default is None else f"`{default}`"
+            if name == "profiles_file":
+                shown = "`configs/profiles.toml`"
+        rows.append(f"| {variable} | {shown} | {field.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,115 @@
+"""A real grading run end to end: `python -m graderq.demo`.
+
+Starts a local worker if none answers, sends a C submission through the queue
+(compile once, run every test in parallel on the pinned host), prints the verdicts,
+and stops the worker it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from graderq.app import app
+from graderq.client import compile_and_run
+
+SUBMISSION = r"""
+#include <stdio.h>
+int main(void) {
+    long a, b;
+    if (scanf("%ld %ld", &a, &b) != 2) return 1;
+    printf("%ld\n", a + b);
+    return 0;
+}
+"""
+TESTS = [("2 3", "5"), ("-7 7", "0"), ("1000000000 1000000000", "2000000000"), ("40 2", "42")]
+LOG = Path("/tmp/graderq-demo-worker.log")
+
+
+def start_worker() -> subprocess.Popen | None:
+    """A worker for the demo, unless one already answers."""
+    if app.control.ping(timeout=1.0):
+        return None
+    print(f"starting a local worker (log: {LOG})")
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "graderq",
+        "worker",
+        "-c",
+        "2",
+        "-n",
+        "demo@%h",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    with LOG.open("wb") as log:
+        worker = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            stop_worker(worker)
+            raise SystemExit(f"the worker did not start; see {LOG}")
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen | None) -> None:
+    if worker is not None and worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+
+
+def main() -> int:
+    worker = start_worker()
+    try:
+        started = time.monotonic()
+        outcome = compile_and_run(
+            {
+                "profile_name": "gcc_compile",
+                "command": "gcc -O2 -o main main.c",
+                "limits": {"cputime": 10, "realtime": 20, "memory": 256},
+            },
+            [
+                {
+                    "profile_name": "gcc_run",
+                    "command": "./main",
+                    "stdin": given,
+                    "limits": {"cputime": 1, "memory": 64},
+                }
+                for given, _ in TESTS
+            ],
+            files=[{"name": "main.c", "content": SUBMISSION}],
+        ).get(timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        stop_worker(worker)
+    if not outcome["compiled"]:
+        print("compile error:\n" + outcome["compile"]["stderr"].decode(errors="replace"))
+        return 1
+    passed = 0
+    for (given, expected), result in zip(TESTS, outcome["runs"], strict=True):
+        got = result["stdout"].decode(errors="replace").rstrip()
+        verdict = "accepted" if result["exit_code"] == 0 and got == expected else "wrong"
+        passed += verdict == "accepted"
+        print(
+            f"  test {given!r:26} expected {expected!r:14} got {got!r:14} "
+            f"{verdict:9} {result['duration']:.3f} s"
+        )
+    print(f"{passed}/{len(TESTS)} tests passed; graded through the queue in {elapsed:.2f} s")
+    return 0 if passed == len(TESTS) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from graderq.settings import Settings, reference_table
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_configuration_reference_matches_the_settings_model() -> None:
+    assert reference_table() in README.read_text()
+
+
+def test_every_setting_is_in_the_reference() -> None:
+    table = reference_table()
+    for name in Settings.model_fields:
+        assert f"GRADERQ_{name.upper()}" in table
+
+
+def test_environment_and_nested_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADERQ_LIMIT_CEILINGS__MEMORY", "512")
+    monkeypatch.setenv("GRADERQ_DEFAULT_LIMITS__CPUTIME", "2")
+    monkeypatch.setenv("GRADERQ_DOCKER_URL", "tcp://127.0.0.1:2375")
+    settings = Settings()
+    assert settings.limit_ceilings.memory == 512
+    assert settings.default_limits.cputime == 2
+    assert settings.docker_url == "tcp://127.0.0.1:2375"
+
+
+def test_visibility_timeout_must_exceed_the_task_time_limit() -> None:
+    with pytest.raises(ValidationError, match="visibility_timeout must be above"):
+        Settings(task_time_limit=600, visibility_timeout=600)
