@@ -79,7 +79,7 @@ def main() -> int:
             {
                 "profile_name": "gcc_compile",
                 "command": "gcc -O2 -o main main.c",
-                "limits": {"cputime": 10, "realtime": 20, "memory": 256},
+                "limits": {"cputime": 5, "realtime": 10, "memory": 256},
             },
             [
                 {
