@@ -62,6 +62,9 @@ class GraderqTask(Task):
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         arguments = call_arguments(self, args or (), kwargs or {})
         if arguments is not None:
+            if arguments.get("workdir") is not None:
+                # A pinned task that waited longer than its workdir lives is pointless.
+                options.setdefault("expires", get_settings().workdir_ttl)
             options.setdefault("argsrepr", "()")
             options.setdefault("kwargsrepr", short_repr(arguments))
             realtime = expected_realtime(arguments.get("limits"))
