@@ -1,0 +1,103 @@
+"""Constants and helpers shared by the integration tests (fixtures are in conftest)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from graderq.limits import Ceilings, Limits
+from graderq.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILES_FILE = REPO / "configs" / "profiles.toml"
+PYTHON_IMAGE = "graderq/python:3.11"
+GCC_IMAGE = "graderq/gcc:12"
+MISSING_IMAGE = "graderq/no-such-image:0"
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+"""The `graderq.owner` label of every object graderq makes in this test process."""
+MIB = 1024 * 1024
+RESULT_KEYS = {
+    "exit_code",
+    "stdout",
+    "stderr",
+    "duration",
+    "timeout",
+    "oom_killed",
+    "output_truncated",
+}
+
+EXTRA_PROFILES: dict[str, dict[str, Any]] = {
+    "root": {"docker_image": PYTHON_IMAGE, "user": "root"},
+    "networked": {"docker_image": PYTHON_IMAGE, "user": "sandbox", "network_disabled": False},
+    "missing_image": {"docker_image": MISSING_IMAGE, "user": "sandbox"},
+}
+"""Profiles beyond the shipped ones, for the tests that need them."""
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings with the shipped profiles and graderq's documented default limits,
+    whatever the environment says."""
+    values: dict[str, Any] = {
+        "profiles_file": PROFILES_FILE,
+        "docker_timeout": 20,
+        "default_limits": Limits(),
+        "limit_ceilings": Ceilings(),
+    }
+    return Settings(**(values | overrides))
+
+
+def _ours(labels: dict[str, str]) -> bool:
+    """Whether an object labelled `graderq` may be this process's: other processes on the
+    same engine (benchmarks, workers) label theirs with their own owner."""
+    if labels.get("graderq") == "node":  # the daemon's identity volume, kept by design
+        return False
+    owner = labels.get("graderq.owner")
+    return owner is None or owner == OWNER
+
+
+def graderq_objects(client: docker.DockerClient) -> dict[str, dict[str, str]]:
+    """This process's containers and volumes labelled `graderq`: "kind id" -> labels."""
+    found = {}
+    containers = client.containers.list(all=True, sparse=True, filters={"label": "graderq"})
+    for container in containers:
+        labels = container.attrs.get("Labels") or {}
+        if _ours(labels):
+            found[f"container {container.id}"] = labels
+    for volume in client.volumes.list(filters={"label": "graderq"}):
+        labels = volume.attrs.get("Labels") or {}
+        if _ours(labels):
+            found[f"volume {volume.name}"] = labels
+    return found
+
+
+def remove_object(client: docker.DockerClient, key: str) -> None:
+    """Remove a container or volume named as graderq_objects names it; gone is fine."""
+    kind, _, ident = key.partition(" ")
+    try:
+        if kind == "container":
+            client.api.remove_container(ident, v=True, force=True)
+        else:
+            client.api.remove_volume(ident, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def our_containers(client: docker.DockerClient) -> set[str]:
+    """IDs of the graderq containers of this process that exist now."""
+    containers = client.containers.list(
+        all=True, sparse=True, filters={"label": f"graderq.owner={OWNER}"}
+    )
+    return {container.id for container in containers}
+
+
+def volume_exists(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.volumes.get(name)
+    except docker.errors.NotFound:
+        return False
+    return True
