@@ -128,6 +128,7 @@ class Engine:
             read_only=profile.read_only,
             network_disabled=profile.network_disabled,
             volume=workdir.volume if workdir else None,
+            with_files=bool(checked_files),
             labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
         )
         container = self.backend.create(spec)

@@ -50,8 +50,15 @@ def test_workdir_volume_is_mounted_at_sandbox() -> None:
     assert mounts == [{"Type": "volume", "Source": "vol", "Target": "/sandbox"}]
 
 
-def test_read_only_root_gets_a_labelled_anonymous_sandbox_volume() -> None:
-    host = create_body(spec(read_only=True))["HostConfig"]
+def test_read_only_root_without_files_gets_a_sandbox_tmpfs_bounded_by_memory() -> None:
+    host = create_body(spec(read_only=True, limits=Limits(memory=32)))["HostConfig"]
+    assert host["ReadonlyRootfs"] is True
+    assert host["Mounts"] == []
+    assert host["Tmpfs"] == {"/sandbox": "rw,exec,nosuid,nodev,size=32m,mode=1777"}
+
+
+def test_read_only_root_with_files_gets_a_labelled_anonymous_sandbox_volume() -> None:
+    host = create_body(spec(read_only=True, with_files=True))["HostConfig"]
     assert host["ReadonlyRootfs"] is True
     (mount,) = host["Mounts"]
     assert mount["Target"] == "/sandbox" and "Source" not in mount

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
@@ -66,6 +67,7 @@ class DockerBackend:
         self._api: docker.APIClient | None = None
         self._node_id: str | None = None
         self._lock = threading.Lock()
+        self._kill_pool: ThreadPoolExecutor | None = None
 
     @property
     def api(self) -> docker.APIClient:
@@ -73,12 +75,13 @@ class DockerBackend:
         if self._api is None:
             with self._lock, engine_errors("cannot reach the Docker engine"):
                 if self._api is None:
-                    kwargs: dict[str, Any] = {"timeout": self.timeout, "max_pool_size": 64}
+                    options: dict[str, Any] = docker.utils.kwargs_from_env()
                     if self.base_url:
-                        self._api = docker.APIClient(base_url=self.base_url, **kwargs)
-                    else:
-                        env = docker.utils.kwargs_from_env()
-                        self._api = docker.APIClient(**(env | kwargs))
+                        options = {"base_url": self.base_url}
+                    api = docker.APIClient(timeout=self.timeout, **options)
+                    if api.base_url.startswith("http+docker://local"):
+                        api.trust_env = False  # a local socket: no proxy lookup per call
+                    self._api = api
         return self._api
 
     def create(self, spec: ContainerSpec) -> str:
@@ -98,19 +101,28 @@ class DockerBackend:
                 container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )
             sock = getattr(attached, "_sock", attached)
+            killing: Future[None] | None = None
             try:
                 api.start(container)
                 started = time.monotonic()
                 deadline = None if limits.realtime is None else started + limits.realtime
                 ending = communicate(sock, stdin, deadline, demuxer)
                 if ending is not Ending.EXITED:
-                    self._kill(container)
+                    # The daemon stops a container only once its pending output is copied
+                    # to this socket: kill from another thread while this one reads on.
+                    killing = self._killer().submit(self._kill, container)
                     drain(sock, demuxer, DRAIN_GRACE)
             finally:
                 attached.close()
                 sock.close()
-            api.wait(container, timeout=WAIT_GRACE)
+            if killing is not None:
+                killing.result()
+            # The stream ends when the container has stopped, so one inspect usually
+            # suffices; wait only if the daemon has not caught up yet.
             state = api.inspect_container(container)["State"]
+            if state.get("Running"):
+                api.wait(container, timeout=WAIT_GRACE)
+                state = api.inspect_container(container)["State"]
         return Outcome(
             exit_code=state.get("ExitCode"),
             stdout=demuxer.stdout,
@@ -120,6 +132,12 @@ class DockerBackend:
             ending=ending,
             output_truncated=demuxer.truncated,
         )
+
+    def _killer(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._kill_pool is None:
+                self._kill_pool = ThreadPoolExecutor(2, thread_name_prefix="graderq-kill")
+        return self._kill_pool
 
     def _kill(self, container: str) -> None:
         try:

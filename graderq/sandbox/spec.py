@@ -17,6 +17,8 @@ from graderq.limits import Limits
 WORKDIR = "/sandbox"
 LABEL = "graderq"
 """Every container and volume graderq creates has this label; its value is the kind."""
+TMPFS_UNLIMITED = "1g"
+"""Size of a read-only profile's /sandbox tmpfs when memory is unlimited."""
 KIND_SANDBOX = "sandbox"
 KIND_WORKDIR = "workdir"
 KIND_NODE = "node"
@@ -36,6 +38,7 @@ class ContainerSpec:
     read_only: bool = False
     network_disabled: bool = True
     volume: str | None = None
+    with_files: bool = False
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +86,10 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         config["MemorySwap"] = memory  # memory + swap: no swap at all
     if spec.volume is not None:
         config["Mounts"].append({"Type": "volume", "Source": spec.volume, "Target": WORKDIR})
+    elif spec.read_only and not spec.with_files:
+        # Nothing to write in before start: a tmpfs, bounded by the memory limit too.
+        size = f"{limits.memory}m" if limits.memory is not None else TMPFS_UNLIMITED
+        config["Tmpfs"] = {WORKDIR: f"rw,exec,nosuid,nodev,size={size},mode=1777"}
     elif spec.read_only:
         # A read-only root still needs a writable /sandbox for the request's files: an
         # anonymous volume, labelled, removed with the container.

@@ -140,7 +140,11 @@ def start_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
 def _start_second_daemon(log: Path) -> subprocess.Popen:
     SECOND_ROOT.mkdir(parents=True, exist_ok=True)
+    # Its own network namespace: a daemon started with --bridge none deletes the
+    # shared docker0 bridge of the first daemon otherwise.
     command = [
+        "unshare",
+        "--net",
         shutil.which("dockerd") or "dockerd",
         "--data-root",
         str(SECOND_ROOT / "data"),

@@ -112,7 +112,8 @@ def test_the_container_is_hardened(
     assert not host.get("Binds")
     assert not host.get("Devices")
     mounts = info["Mounts"]
-    assert [m["Destination"] for m in mounts] == ["/sandbox"]
+    # /sandbox alone: a tmpfs here (read-only profile, no files), else a volume.
+    assert [m["Destination"] for m in mounts] + list(host.get("Tmpfs") or {}) == ["/sandbox"]
     assert all("docker.sock" not in (m.get("Source") or "") for m in mounts)
     assert info["Config"]["User"] == "sandbox"
     assert info["Config"]["WorkingDir"] == "/sandbox"
@@ -124,7 +125,8 @@ def test_the_container_is_hardened(
 def test_containers_and_their_volumes_are_labelled(
     engine: graderq.Engine, docker_client: docker.DockerClient
 ) -> None:
-    with engine.create("python", "true") as sandbox:
+    files = [{"name": "a.txt", "content": b"a"}]  # with files /sandbox is a volume
+    with engine.create("python", "true", files=files) as sandbox:
         info = docker_client.api.inspect_container(sandbox.container)
         labels = info["Config"]["Labels"]
         (mount,) = info["Mounts"]
@@ -179,3 +181,18 @@ def test_no_container_is_left_after_runs_that_end_every_way(
         extra_engine.run("missing_image", "true")
 
     assert not our_containers(docker_client)
+
+
+def test_read_only_profile_without_files_writes_only_to_a_bounded_sandbox(
+    engine: graderq.Engine,
+) -> None:
+    result = engine.run(
+        "python",
+        "echo kept > note && cat note; touch /etc/x 2>/dev/null || echo root-is-read-only; "
+        "head -c 40M /dev/zero > big; echo big=$?",
+        limits={"memory": 32, "realtime": 10},
+    )
+    lines = result["stdout"].decode().splitlines()
+    assert lines[:2] == ["kept", "root-is-read-only"]
+    # 40 MB never fits: the tmpfs is as large as the memory limit and charged to it.
+    assert result["oom_killed"] or lines[2] != "big=0"

@@ -313,13 +313,6 @@ def test_default_output_cap_is_8_mib(engine: graderq.Engine) -> None:
 # The hang these tests catch is a race that the flood wins almost always (about 9 runs in
 # 10 here): each test repeats its run, so that a pass is no accident.
 
-FLOOD_BUG = (
-    "BUG: DockerBackend.start kills the container (POST /kill) without reading the attach "
-    "socket; the daemon does not report the container stopped until the output in flight is "
-    "written to that full socket, so the kill request hangs until docker_timeout and the run "
-    "raises DockerError instead of returning its result"
-)
-
 
 def flood_engine() -> graderq.Engine:
     """A short Docker API timeout, so that a hung kill fails in seconds, not in a minute."""
@@ -327,7 +320,6 @@ def flood_engine() -> graderq.Engine:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, raises=graderq.DockerError, reason=FLOOD_BUG)
 def test_endless_output_is_cut_at_the_cap(docker_client: docker.DockerClient) -> None:
     engine = flood_engine()
     for _ in range(5):
@@ -343,7 +335,6 @@ def test_endless_output_is_cut_at_the_cap(docker_client: docker.DockerClient) ->
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, raises=graderq.DockerError, reason=FLOOD_BUG)
 def test_output_flood_at_the_realtime_limit_is_a_timeout(
     docker_client: docker.DockerClient,
 ) -> None:
