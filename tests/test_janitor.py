@@ -1,6 +1,9 @@
 import os
 import subprocess
+import time
+from pathlib import Path
 
+from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.janitor import container_abandoned, pid_alive, workdir_expired
 
 
@@ -39,3 +42,20 @@ def test_pid_alive_sees_zombies_as_dead() -> None:
     assert not pid_alive(child.pid)
     child.wait()
     assert not pid_alive(child.pid)
+
+
+def test_accounting_leftovers_are_released(tmp_path: Path) -> None:
+    (tmp_path / "cgroup.controllers").write_text("cpu memory\n")  # a cgroup v2 tree
+    accounting = Accounting(tmp_path)
+    old = tmp_path / "graderq" / "graderq-old"
+    old.mkdir(parents=True)
+    (old / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1\n")
+    (old / "memory.peak").write_text("4096\n")
+    assert accounting.usage("graderq-old", 0.5) == Usage(1.0, 4096)
+    assert accounting.leftovers(older_than=time.time() + 1) == {"graderq-old"}
+    assert accounting.leftovers(older_than=0) == set()
+    (old / "cpu.stat").unlink()
+    (old / "memory.peak").unlink()
+    accounting.release("graderq-old")
+    assert not old.exists()
+    assert accounting.usage("graderq-old", 0.0) == Usage(None, None)

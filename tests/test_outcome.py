@@ -17,6 +17,8 @@ def test_normal_exit() -> None:
         "timeout": False,
         "oom_killed": False,
         "output_truncated": False,
+        "cpu_time": None,
+        "memory_peak": None,
     }
 
 

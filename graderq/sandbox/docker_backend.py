@@ -24,6 +24,7 @@ from requests.exceptions import RequestException
 from graderq.errors import DockerError, VolumeInUse
 from graderq.limits import Limits
 from graderq.request import SandboxFile
+from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.outcome import Outcome
@@ -38,6 +39,8 @@ from graderq.sandbox.spec import (
     create_body,
 )
 
+_UNKNOWN = object()
+NO_USAGE = Usage(None, None)
 DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
 WAIT_GRACE = 30.0
@@ -68,6 +71,8 @@ class DockerBackend:
         self._node_id: str | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
+        self._accounting: Accounting | object | None = _UNKNOWN
+        self._cgroups: dict[str, str] = {}
 
     @property
     def api(self) -> docker.APIClient:
@@ -84,10 +89,29 @@ class DockerBackend:
                     self._api = api
         return self._api
 
+    @property
+    def accounting(self) -> Accounting | None:
+        """Cgroup accounting, if this process sees the daemon's cgroupfs tree."""
+        if self._accounting is _UNKNOWN:
+            accounting = Accounting()
+            local = self.api.base_url.startswith("http+docker://local")
+            with engine_errors("cannot read the Docker engine's cgroup driver"):
+                driver = self.api.info().get("CgroupDriver")
+            usable = local and driver == "cgroupfs" and accounting.supported()
+            self._accounting = accounting if usable else None
+        return self._accounting  # type: ignore[return-value]
+
     def create(self, spec: ContainerSpec) -> str:
         name = f"graderq-{uuid.uuid4().hex[:16]}"
+        body = create_body(spec)
+        accounting = self.accounting
+        if accounting is not None:
+            body["HostConfig"]["CgroupParent"] = accounting.parent(name)
         with engine_errors("cannot create the sandbox container", spec.image):
-            return self.api.create_container_from_config(create_body(spec), name=name)["Id"]
+            container = self.api.create_container_from_config(body, name=name)["Id"]
+        if accounting is not None:
+            self._cgroups[container] = name
+        return container
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
         with engine_errors("cannot write files into the sandbox"):
@@ -96,6 +120,9 @@ class DockerBackend:
     def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
         api = self.api
         demuxer = Demuxer(limits.output)
+        cgroup = self._cgroups.get(container)
+        accounting = self.accounting if cgroup else None
+        cpu_before: float | None = None
         with engine_errors("cannot run the sandbox"):
             attached = api.attach_socket(
                 container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -105,6 +132,9 @@ class DockerBackend:
             try:
                 api.start(container)
                 started = time.monotonic()
+                if accounting and cgroup:
+                    # After start: runc's own set-up in the cgroup is not the sandbox's.
+                    cpu_before = accounting.begin(cgroup)
                 deadline = None if limits.realtime is None else started + limits.realtime
                 ending = communicate(sock, stdin, deadline, demuxer)
                 if ending is not Ending.EXITED:
@@ -123,6 +153,7 @@ class DockerBackend:
             if state.get("Running"):
                 api.wait(container, timeout=WAIT_GRACE)
                 state = api.inspect_container(container)["State"]
+        usage = accounting.usage(cgroup, cpu_before) if accounting and cgroup else NO_USAGE
         return Outcome(
             exit_code=state.get("ExitCode"),
             stdout=demuxer.stdout,
@@ -131,6 +162,8 @@ class DockerBackend:
             oom_killed=bool(state.get("OOMKilled")),
             ending=ending,
             output_truncated=demuxer.truncated,
+            cpu_time=usage.cpu_time,
+            memory_peak=usage.memory_peak,
         )
 
     def _killer(self) -> ThreadPoolExecutor:
@@ -149,6 +182,9 @@ class DockerBackend:
     def destroy(self, container: str) -> None:
         with engine_errors("cannot remove the sandbox container"), suppress(docker.errors.NotFound):
             self.api.remove_container(container, v=True, force=True)
+        cgroup = self._cgroups.pop(container, None)
+        if cgroup is not None and self.accounting is not None:
+            self.accounting.release(cgroup)
 
     def create_volume(self, labels: dict[str, str]) -> str:
         name = f"graderq-wd-{uuid.uuid4().hex}"

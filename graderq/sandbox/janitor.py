@@ -99,6 +99,12 @@ def sweep(backend: DockerBackend, max_age: float, now: float | None = None) -> S
                 log.debug("volume %s not removed: %s", volume["Name"], exc)
                 continue
             done.volumes += 1
+    accounting = backend.accounting
+    if accounting is not None:
+        with engine_errors("janitor cannot list containers"):
+            names = {name.lstrip("/") for c in api.containers(all=True) for name in c["Names"]}
+        for name in accounting.leftovers(older_than=now - max_age) - names:
+            accounting.release(name)
     if done.containers or done.volumes:
         log.info("janitor removed %d containers and %d volumes", done.containers, done.volumes)
     return done

@@ -22,10 +22,12 @@ class Outcome:
     oom_killed: bool
     ending: Ending
     output_truncated: bool = False
+    cpu_time: float | None = None
+    memory_peak: int | None = None
 
 
 def to_result(outcome: Outcome) -> dict[str, Any]:
-    """epicbox's result dict (plus output_truncated) for `outcome`.
+    """epicbox's result dict, plus output_truncated, cpu_time and memory_peak.
 
     A run graderq killed (realtime passed, output over its cap) has no exit code. A
     process killed by SIGKILL or SIGXCPU that the OOM killer did not kill ran out of
@@ -46,4 +48,6 @@ def to_result(outcome: Outcome) -> dict[str, Any]:
         "timeout": timeout,
         "oom_killed": outcome.oom_killed,
         "output_truncated": outcome.output_truncated or outcome.ending is Ending.OUTPUT,
+        "cpu_time": outcome.cpu_time,
+        "memory_peak": outcome.memory_peak,
     }

@@ -29,6 +29,8 @@ RESULT_KEYS = {
     "timeout",
     "oom_killed",
     "output_truncated",
+    "cpu_time",
+    "memory_peak",
 }
 
 EXTRA_PROFILES: dict[str, dict[str, Any]] = {

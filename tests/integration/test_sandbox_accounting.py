@@ -1,0 +1,49 @@
+"""cpu_time and memory_peak are measured by the kernel, per run."""
+
+from __future__ import annotations
+
+import graderq
+
+BURN = (
+    "python3 -c 'import time\nend = time.process_time() + {0}\n"
+    "while time.process_time() < end: pass'"
+)
+ALLOCATE = "python3 -c 'x = bytearray({0} * 1024 * 1024); x[::4096] = b\"1\" * len(x[::4096])'"
+
+
+def test_cpu_time_counts_the_cpu_the_sandbox_used(engine: graderq.Engine) -> None:
+    busy = engine.run("python", BURN.format(0.5), limits={"cputime": 3})
+    idle = engine.run("python", "sleep 0.5", limits={"cputime": 3})
+    assert 0.45 <= busy["cpu_time"] <= 1.5, busy
+    assert idle["cpu_time"] < 0.1, idle
+    assert idle["duration"] >= 0.5
+
+
+def test_cpu_time_counts_every_process_of_the_sandbox(engine: graderq.Engine) -> None:
+    two = engine.run(
+        "python", f"{BURN.format(0.4)} & {BURN.format(0.4)}; wait", limits={"cputime": 3}
+    )
+    assert two["cpu_time"] >= 0.75, two
+
+
+def test_memory_peak_is_the_high_water_mark(engine: graderq.Engine) -> None:
+    small = engine.run("python", ALLOCATE.format(5), limits={"memory": 128})
+    large = engine.run("python", ALLOCATE.format(60), limits={"memory": 128})
+    assert large["memory_peak"] >= 60 * 1024 * 1024, large
+    assert small["memory_peak"] < large["memory_peak"] - 40 * 1024 * 1024
+
+
+def test_each_start_of_one_sandbox_is_measured_on_its_own(engine: graderq.Engine) -> None:
+    with engine.create("python", BURN.format(0.3), limits={"cputime": 3}) as sandbox:
+        first = engine.start(sandbox)
+        second = engine.start(sandbox)
+    assert 0.25 <= first["cpu_time"] <= 1.2
+    assert 0.25 <= second["cpu_time"] <= 1.2  # not the sum of both
+
+
+def test_figures_survive_a_timeout_and_an_oom_kill(engine: graderq.Engine) -> None:
+    burned = engine.run("python", BURN.format(5), limits={"cputime": 1, "realtime": 10})
+    # Killed at RLIMIT_CPU's 1 s (the first few ms after start are runc's, not counted).
+    assert burned["timeout"] and 0.7 <= burned["cpu_time"] <= 2.5, burned
+    oom = engine.run("python", ALLOCATE.format(100), limits={"memory": 32})
+    assert oom["oom_killed"] and oom["memory_peak"] >= 30 * 1024 * 1024, oom
