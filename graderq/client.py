@@ -10,17 +10,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from celery import chain
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
 
 from graderq.engine import WorkingDirectory
 from graderq.errors import WorkdirLost
 from graderq.settings import get_settings
-from graderq.tasks import STEP_KEYS, create_workdir, remove_workdir, run_sandbox
+from graderq.tasks import STEP_KEYS, create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tasks import compile_and_run as compile_and_run_task
 from graderq.worker import node_alive
 
-__all__ = ["compile_and_run", "run", "submit", "wait", "working_directory"]
+__all__ = ["compile_and_run", "grade", "run", "submit", "wait", "working_directory"]
 
 POLL = 0.05
 
@@ -119,3 +120,45 @@ def compile_and_run(
     return compile_and_run_task.delay(
         _step(compile, "compile"), steps, list(files) if files is not None else None
     )
+
+
+def _test_case(test: Mapping[str, Any], index: int) -> tuple[Any, dict[str, Any]]:
+    if not isinstance(test, Mapping) or "expected" not in test:
+        raise ValueError(f"tests[{index}] must be a dict with 'expected' (and 'stdin', 'name')")
+    unknown = set(test) - {"stdin", "expected", "name"}
+    if unknown:
+        raise ValueError(f"tests[{index}] has unknown keys {sorted(unknown)}")
+    if not isinstance(test["expected"], str | bytes):
+        raise TypeError(f"tests[{index}]['expected'] must be bytes or str")
+    return test.get("stdin"), {"name": test.get("name"), "expected": test["expected"]}
+
+
+def grade(
+    run: Mapping[str, Any],
+    tests: Sequence[Mapping[str, Any]],
+    compile: Mapping[str, Any] | None = None,
+    files: Sequence[Mapping[str, Any]] | None = None,
+    exact: bool = False,
+) -> AsyncResult:
+    """Grade a submission through the queue: compile once, run every test in parallel.
+
+    `run` and `compile` are steps (profile_name, command, limits); each test is
+    {'stdin', 'expected', 'name'}. Without `compile` the files are only put in place.
+    Returns at once; `.get()` gives graderq.grading.report's dict: an overall
+    'verdict', 'passed'/'total', and per test its verdict and figures. Outputs match
+    when equal but for trailing whitespace, or byte for byte with `exact=True`.
+    """
+    run_step = _step(run, "run")
+    if "stdin" in run_step:
+        raise ValueError("run must not have 'stdin': each test gives its own")
+    cases = [_test_case(test, i) for i, test in enumerate(tests)]
+    compile_step = _step(
+        compile if compile is not None else {"profile_name": run_step["profile_name"]},
+        "compile",
+    )
+    compile_step.setdefault("command", "true")
+    steps = [run_step | {"stdin": stdin} for stdin, _ in cases]
+    return chain(
+        compile_and_run_task.s(compile_step, steps, list(files) if files is not None else None),
+        judge.s([expected for _, expected in cases], exact),
+    ).apply_async()

@@ -13,6 +13,7 @@ from celery import Task, chord
 from graderq.app import GraderqTask, app
 from graderq.engine import WorkingDirectory
 from graderq.errors import VolumeInUse
+from graderq.grading import report
 from graderq.routing import WorkdirError, as_workdir, workdir_route
 from graderq.worker import count_delivery, current_node, worker_engine
 
@@ -126,3 +127,11 @@ def summary(
         result["skipped"] = skipped
         result["error"] = f"compile step failed; {skipped} run steps skipped"
     return result
+
+
+@app.task(name="graderq.judge", base=WorkerTask, bind=True)
+def judge(
+    self: Task, outcome: dict[str, Any], tests: list[dict[str, Any]], exact: bool = False
+) -> dict[str, Any]:
+    """The end of a grading chain: verdicts for compile_and_run's outcome."""
+    return report(outcome, tests, exact)
