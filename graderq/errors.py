@@ -9,6 +9,10 @@ class DockerError(GraderqError):
     """The Docker engine failed: unreachable daemon, missing image, API error."""
 
 
+class DockerUnavailable(DockerError):
+    """The Docker engine cannot be reached (down, restarting): worth trying again."""
+
+
 class LimitError(GraderqError, ValueError):
     """A limit is unknown, malformed, or above the operator's ceiling."""
 

@@ -12,7 +12,7 @@ from celery import Task, chord
 
 from graderq.app import GraderqTask, app
 from graderq.engine import WorkingDirectory
-from graderq.errors import VolumeInUse
+from graderq.errors import DockerUnavailable, VolumeInUse
 from graderq.grading import report
 from graderq.routing import WorkdirError, as_workdir, workdir_route
 from graderq.worker import count_delivery, current_node, worker_engine
@@ -25,7 +25,7 @@ class WorkerTask(GraderqTask):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.request.id and not self.request.is_eager:
-            count_delivery(self.request.id)
+            count_delivery(self.request.id, self.request.retries or 0)
         return super().__call__(*args, **kwargs)
 
 
@@ -40,7 +40,16 @@ def _local_workdir(workdir: Any) -> WorkingDirectory | None:
     return handle
 
 
-@app.task(name="graderq.run_sandbox", base=WorkerTask, bind=True)
+@app.task(
+    name="graderq.run_sandbox",
+    base=WorkerTask,
+    bind=True,
+    autoretry_for=(DockerUnavailable,),
+    max_retries=5,
+    retry_backoff=2,
+    retry_backoff_max=30,
+    retry_jitter=False,
+)
 def run_sandbox(
     self: Task,
     profile_name: str,

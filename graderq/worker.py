@@ -62,10 +62,14 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(get_settings().result_backend)
 
 
-def count_delivery(task_id: str) -> None:
-    """Count a start of `task_id`; refuse it past settings.max_deliveries."""
+def count_delivery(task_id: str, retries: int = 0) -> None:
+    """Count a start of attempt `retries` of `task_id`; refuse it past max_deliveries.
+
+    Deliberate retries are new attempts with their own count; only deliveries of the
+    same attempt (after a worker died holding it) add up.
+    """
     settings = get_settings()
-    key = keys.DELIVERIES + task_id
+    key = keys.DELIVERIES + task_id + (f":{retries}" if retries else "")
     client = redis_client()
     with client.pipeline() as pipe:
         count, _ = pipe.incr(key).expire(key, int(settings.result_expires)).execute()

@@ -19,9 +19,10 @@ from typing import Any
 
 import docker
 import docker.errors
-from requests.exceptions import RequestException
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout, RequestException
 
-from graderq.errors import DockerError, VolumeInUse
+from graderq.errors import DockerError, DockerUnavailable, VolumeInUse
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox.accounting import Accounting, Usage
@@ -41,6 +42,8 @@ from graderq.sandbox.spec import (
 
 _UNKNOWN = object()
 NO_USAGE = Usage(None, None)
+DESTROY_PATIENCE = 30.0
+"""Seconds destroy keeps retrying an unreachable engine (a daemon restart) before failing."""
 DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
 WAIT_GRACE = 30.0
@@ -57,7 +60,13 @@ def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
             f"{action}: image {image!r} is not on the Docker engine; build it with "
             "`bash workers/images/build.sh` or pull it"
         ) from exc
-    except (docker.errors.DockerException, RequestException, OSError) as exc:
+    except (RequestsConnectionError, ReadTimeout, ConnectionError, FileNotFoundError) as exc:
+        raise DockerUnavailable(f"{action}: the Docker engine is unreachable: {exc}") from exc
+    except docker.errors.DockerException as exc:
+        if isinstance(exc.__cause__, RequestsConnectionError | ConnectionError):
+            raise DockerUnavailable(f"{action}: {exc}") from exc
+        raise DockerError(f"{action}: {exc}") from exc
+    except (RequestException, OSError) as exc:
         raise DockerError(f"{action}: {exc}") from exc
 
 
@@ -180,8 +189,20 @@ class DockerBackend:
                 raise
 
     def destroy(self, container: str) -> None:
-        with engine_errors("cannot remove the sandbox container"), suppress(docker.errors.NotFound):
-            self.api.remove_container(container, v=True, force=True)
+        """Remove the container; while the engine is unreachable, keep trying a while."""
+        deadline = time.monotonic() + DESTROY_PATIENCE
+        while True:
+            try:
+                with (
+                    engine_errors("cannot remove the sandbox container"),
+                    suppress(docker.errors.NotFound),
+                ):
+                    self.api.remove_container(container, v=True, force=True)
+                break
+            except DockerUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)  # the daemon is restarting: poll it again
         cgroup = self._cgroups.pop(container, None)
         if cgroup is not None and self.accounting is not None:
             self.accounting.release(cgroup)

@@ -16,6 +16,7 @@ import docker
 import pytest
 import redis
 
+from graderq.app import app
 from graderq.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,11 +88,8 @@ def clean_redis(redis_client: redis.Redis) -> None:
         redis.Redis.from_url(url).flushdb()
 
 
-@pytest.fixture(scope="module")
-def start_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Worker]]:
-    """Start real workers; every one is stopped when the test module ends."""
+def _worker_factory(logs: Path) -> tuple[Callable[..., Worker], Callable[[], None]]:
     started: list[Worker] = []
-    logs = tmp_path_factory.mktemp("workers")
 
     def start(name: str, concurrency: int = 2, **env: str) -> Worker:
         log = logs / f"{name}.log"
@@ -133,79 +131,136 @@ def start_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         wait_until(ready, 60, f"worker {name} to be ready")
         return worker
 
+    def stop_all() -> None:
+        for worker in started:
+            worker.stop()
+
+    return start, stop_all
+
+
+@pytest.fixture(scope="module")
+def start_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Worker]]:
+    """Start real workers; every one is stopped when the test module ends."""
+    start, stop_all = _worker_factory(tmp_path_factory.mktemp("workers"))
     yield start
-    for worker in started:
-        worker.stop()
+    stop_all()
 
 
-def _start_second_daemon(log: Path) -> subprocess.Popen:
-    SECOND_ROOT.mkdir(parents=True, exist_ok=True)
-    # Its own network namespace: a daemon started with --bridge none deletes the
-    # shared docker0 bridge of the first daemon otherwise.
-    command = [
-        "unshare",
-        "--net",
-        shutil.which("dockerd") or "dockerd",
-        "--data-root",
-        str(SECOND_ROOT / "data"),
-        "--exec-root",
-        "/run/graderq-test-d2-exec",
-        "--pidfile",
-        "/run/graderq-test-d2.pid",
-        "-H",
-        f"unix://{SECOND_SOCKET}",
-        "--bridge",
-        "none",
-        "--iptables=false",
-    ]
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+@pytest.fixture
+def start_own_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Start real workers that are stopped when the test ends."""
+    start, stop_all = _worker_factory(tmp_path)
+    yield start
+    stop_all()
 
 
-@pytest.fixture(scope="session")
-def second_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second, independent Docker daemon (a second "host") with the sandbox images."""
+@pytest.fixture(scope="session", autouse=True)
+def quiet_result_consumer() -> Iterator[None]:
+    """Stop the result subscription before Python shuts down: AsyncResult finalisers
+    otherwise reconnect to Redis during interpreter teardown and print tracebacks."""
+    yield
+    consumer = app.backend.result_consumer
+    consumer.stop()
+    consumer._pubsub = None  # nothing left to unsubscribe from
+
+
+class Daemon:
+    """A second, independent Docker daemon (a second "host") on this machine.
+
+    It runs in its own network namespace: a daemon started with --bridge none would
+    otherwise delete the docker0 bridge of the first daemon.
+    """
+
     url = f"unix://{SECOND_SOCKET}"
-    log = tmp_path_factory.mktemp("dockerd2") / "dockerd.log"
-    process = _start_second_daemon(log)
 
-    def connect() -> docker.DockerClient | None:
-        if process.poll() is not None:
-            raise AssertionError(f"second dockerd exited:\n{log.read_text()[-3000:]}")
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        SECOND_ROOT.mkdir(parents=True, exist_ok=True)
+        command = [
+            "unshare",
+            "--net",
+            shutil.which("dockerd") or "dockerd",
+            "--data-root",
+            str(SECOND_ROOT / "data"),
+            "--exec-root",
+            "/run/graderq-test-d2-exec",
+            "--pidfile",
+            "/run/graderq-test-d2.pid",
+            "-H",
+            self.url,
+            "--bridge",
+            "none",
+            "--iptables=false",
+        ]
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        wait_until(self._answers, 60, "the second Docker daemon")
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"second dockerd exited:\n{self.log.read_text()[-3000:]}")
         try:
-            return docker.DockerClient(base_url=url, timeout=120)
+            docker.APIClient(base_url=self.url, timeout=5).close()
         except docker.errors.DockerException:
-            return None
+            return False
+        return True
 
-    client = None
-    try:
-        client = wait_until(connect, 60, "the second Docker daemon")
-        missing = [image for image in IMAGES if not client.images.list(name=image)]
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def load_images(self) -> None:
+        client = docker.DockerClient(base_url=self.url, timeout=120)
+        try:
+            missing = [image for image in IMAGES if not client.images.list(name=image)]
+        finally:
+            client.close()
         if missing:
             save = subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE)
             subprocess.run(
-                ["docker", "-H", url, "load", "-q"],
+                ["docker", "-H", self.url, "load", "-q"],
                 stdin=save.stdout,
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
             assert save.wait() == 0
-        yield url
+
+
+@pytest.fixture(scope="session")
+def second_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The second Docker daemon with the sandbox images; stopped after the session."""
+    daemon = Daemon(tmp_path_factory.mktemp("dockerd2") / "dockerd.log")
+    try:
+        daemon.start()
+        daemon.load_images()
+        yield daemon
     finally:
-        if client is not None:
-            client.close()
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def second_docker(second_daemon: Daemon) -> str:
+    """The second daemon's URL."""
+    return second_daemon.url
 
 
 def sandbox_containers(docker_url: str | None = None) -> list[dict]:
