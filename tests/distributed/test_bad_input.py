@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,6 +90,17 @@ def test_queue_refuses(worker: Worker, case: str, request_: dict, error: type, m
         result.get(timeout=30)
 
 
-def test_worker_still_serves_after_the_table(worker: Worker) -> None:
+def test_worker_still_serves_after_the_table_and_left_nothing(worker: Worker) -> None:
     assert run_sandbox.delay("python", "echo fine").get(timeout=30)["stdout"] == b"fine\n"
     assert worker.process.poll() is None
+    group = os.getpgid(worker.process.pid)
+    pids = {p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _group(p) == group}
+    owners = {f"{socket.gethostname()}:{pid}" for pid in pids}
+    assert not [c for c in sandbox_containers() if c["Labels"].get("graderq.owner") in owners]
+
+
+def _group(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rpartition(")")[2].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
