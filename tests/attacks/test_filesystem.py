@@ -1,0 +1,256 @@
+"""Attacks on the file systems: filling the disk, writing outside the sandbox directory,
+reading the host, path traversal through file names, symlinks and setuid binaries left
+in a shared working directory."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import socket
+from pathlib import Path
+
+import docker
+import pytest
+
+import graderq
+from graderq.engine import WorkingDirectory
+from graderq.request import FileError
+from tests.attacks.support import assert_still_works, fields, probe
+from tests.integration.support import MIB, REPO, our_containers
+
+pytestmark = pytest.mark.timeout(60)
+
+# --- filling the disk --------------------------------------------------------------------
+# Three files of 100 MB each, every one within its file_size limit: 300 MB in all, once
+# per test, removed with the sandbox or its workdir.
+
+FILL = (
+    "for i in 1 2 3; do dd if=/dev/zero of={dir}/big$i bs=1M count=100 status=none "
+    "&& echo wrote; done"
+)
+FILL_LIMITS = {"file_size": 100 * MIB, "memory": 64, "cputime": 10, "realtime": 30}
+
+
+def fill(
+    engine: graderq.Engine,
+    profile: str,
+    directory: str,
+    files: list[dict[str, str]] | None = None,
+    workdir: WorkingDirectory | None = None,
+) -> int:
+    """Write 3 x 100 MB into `directory`; return how many of the files were written."""
+    command = FILL.format(dir=directory)
+    result = engine.run(profile, command, files=files, limits=FILL_LIMITS, workdir=workdir)
+    if result["timeout"]:
+        pytest.fail(f"the writes did not finish in time: {result}")
+    return result["stdout"].count(b"wrote\n")
+
+
+NO_DISK_BOUND = (
+    "WEAKNESS: nothing bounds the total a sandbox writes to disk, only each file "
+    "(file_size): 3 x 100 MB all land on the host's disk"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DISK_BOUND)
+def test_filling_the_writable_layer_is_bounded(engine: graderq.Engine) -> None:
+    written = fill(engine, "gcc_compile", "/tmp")
+    assert_still_works(engine)
+
+    assert written < 3, "300 MB went into the container's writable layer"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DISK_BOUND)
+def test_filling_the_files_volume_is_bounded(engine: graderq.Engine) -> None:
+    """A read-only profile given files gets /sandbox on an anonymous volume (disk)."""
+    written = fill(engine, "python", "/sandbox", files=[{"name": "main.py", "content": ""}])
+    assert_still_works(engine)
+
+    assert written < 3, "300 MB went into the sandbox's anonymous volume"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DISK_BOUND)
+def test_filling_a_working_directory_is_bounded(engine: graderq.Engine) -> None:
+    with engine.working_directory() as workdir:
+        written = fill(engine, "python", "/sandbox", workdir=workdir)
+    assert_still_works(engine)
+
+    assert written < 3, "300 MB went into the working directory's volume"
+
+
+@pytest.mark.parametrize("directory", ["/sandbox", "/dev/shm"])
+def test_memory_backed_directories_are_bounded_by_the_memory_limit(
+    engine: graderq.Engine, directory: str
+) -> None:
+    """The contrast: a read-only profile without files has /sandbox on a tmpfs as large
+    as the memory limit, and /dev/shm is a 64 MB tmpfs; both are charged to memory."""
+    assert fill(engine, "python", directory) == 0
+    assert_still_works(engine)
+
+
+# --- writing outside /sandbox on a read-only profile --------------------------------------
+
+WRITE_EVERYWHERE = (
+    "for path in /etc/x /etc/hosts /tmp/x /var/tmp/x /x /usr/bin/x /home/x /root/x /run/x "
+    "/sandbox/x /dev/shm/x; do "
+    'if (echo pwned > $path) 2>/dev/null; then echo "$path written"; '
+    'else echo "$path refused"; fi; done'
+)
+
+
+@pytest.mark.parametrize("with_files", [False, True], ids=["tmpfs-sandbox", "volume-sandbox"])
+@pytest.mark.parametrize("profile", ["python", "gcc_run"])
+def test_read_only_profile_writes_only_in_its_sandbox(
+    engine: graderq.Engine, profile: str, with_files: bool
+) -> None:
+    """Only /sandbox (and /dev/shm, a bounded tmpfs, tested above) take writes."""
+    files = [{"name": "main.py", "content": ""}] if with_files else None
+    result = engine.run(profile, WRITE_EVERYWHERE, files=files)
+
+    outcomes = dict(line.split() for line in result["stdout"].decode().splitlines())
+    written = {path for path, how in outcomes.items() if how == "written"}
+    assert len(outcomes) == 11
+    assert written == {"/sandbox/x", "/dev/shm/x"}
+    assert_still_works(engine)
+
+
+# --- the host, seen from inside -----------------------------------------------------------
+
+HOST_PATHS = [
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/lib/docker",
+    "/etc/docker",
+    str(REPO),
+]
+
+
+@pytest.mark.parametrize("profile", ["python", "root"])
+def test_the_host_is_invisible(engine: graderq.Engine, tmp_path: Path, profile: str) -> None:
+    """No Docker socket, no host path (not even a file made on the host just now), and
+    /proc lists only the sandbox's own few processes."""
+    marker = tmp_path / "graderq-host-marker"
+    marker.write_text("host only")
+    paths = [*HOST_PATHS, str(marker), str(tmp_path)]
+    command = shlex.join(["python3", "hostview.py", *paths])
+    result = engine.run(profile, command, files=[probe("hostview.py")])
+
+    assert result["exit_code"] == 0, result
+    seen = fields(result["stdout"])
+    pids = [int(pid) for pid in seen["pids"].split()]
+    assert max(pids) < 100, f"/proc lists pids {pids}"
+    assert set(seen["commands"].split()) <= {"sh", "python3"}
+    assert seen["hostname"] != socket.gethostname()
+    lines = result["stdout"].decode().splitlines()
+    assert {f"absent {path}" for path in paths} <= set(lines)
+    assert marker.read_text() == "host only"
+    assert_still_works(engine)
+
+
+# --- file names that try to leave /sandbox ----------------------------------------------
+
+TRAVERSALS = [
+    "../x",
+    "a/../../x",
+    "a/b/../../../x",
+    "..",
+    "x/..",
+    "/etc/pwned",
+    "/sandbox/../etc/pwned",
+    "//etc/pwned",
+    "./x",
+    "a//b",
+    "a/./b",
+    "x\0/../../etc/pwned",
+]
+
+
+@pytest.mark.parametrize("name", TRAVERSALS)
+def test_traversing_file_names_are_refused_before_any_container(
+    engine: graderq.Engine, docker_client: docker.DockerClient, name: str
+) -> None:
+    before = our_containers(docker_client)
+    files = [{"name": "ok.txt", "content": "fine"}, {"name": name, "content": "pwned"}]
+    with pytest.raises(FileError, match="name"):
+        engine.run("python", "true", files=files)
+
+    assert our_containers(docker_client) == before
+    assert_still_works(engine)
+
+
+LITERAL_NAMES = ["..\\..\\x", "~/x", "$HOME/x", "evil -> /etc/y", "..x", "x..", "...", "-rf"]
+
+
+def test_odd_but_legal_names_land_literally_inside_the_sandbox(engine: graderq.Engine) -> None:
+    files = [{"name": name, "content": "x"} for name in LITERAL_NAMES]
+    result = engine.run("python", "find /sandbox -type f | sort; ls /etc/y 2>&1", files=files)
+
+    found = result["stdout"].decode().splitlines()
+    assert found[:-1] == sorted(f"/sandbox/{name}" for name in LITERAL_NAMES)
+    assert "No such file" in found[-1]
+    assert_still_works(engine)
+
+
+def test_a_name_docker_cannot_write_is_a_clear_error(
+    engine: graderq.Engine, docker_client: docker.DockerClient
+) -> None:
+    before = our_containers(docker_client)
+    with pytest.raises(graderq.DockerError, match="cannot write files into the sandbox"):
+        engine.run("python", "true", files=[{"name": "a" * 300, "content": "x"}])
+
+    assert our_containers(docker_client) == before
+    assert_still_works(engine)
+
+
+# --- what one run leaves in a working directory for the next ------------------------------
+
+LINKS = "ln -s /etc evil && ln -s /etc/passwd pw && ln -s / root && ls -l"
+
+
+def test_symlinks_left_in_a_workdir_do_not_redirect_later_files(engine: graderq.Engine) -> None:
+    """Run 1 plants `evil -> /etc`, `pw -> /etc/passwd` and `root -> /`; run 2's files
+    named through them replace the links inside the volume: nothing is written to the
+    host's /etc, nor to the container's own (its root is writable in gcc_compile)."""
+    host_etc = Path("/etc")
+    assert not (host_etc / "pwned").exists()
+    passwd = hashlib.sha256((host_etc / "passwd").read_bytes()).hexdigest()
+    files = [
+        {"name": "evil/pwned", "content": "pwned\n"},
+        {"name": "pw", "content": "pwned\n"},
+        {"name": "root/etc/pwned2", "content": "pwned\n"},
+    ]
+    check = (
+        "for f in evil pw root; do test -L $f && echo $f still-a-link; done; "
+        "cat evil/pwned pw root/etc/pwned2; "
+        "ls /etc/pwned /etc/pwned2 2>/dev/null; grep -c '^root:' /etc/passwd"
+    )
+    try:
+        with engine.working_directory() as workdir:
+            planted = engine.run("python", LINKS, workdir=workdir)
+            result = engine.run("gcc_compile", check, files=files, workdir=workdir)
+    finally:
+        for name in ("pwned", "pwned2"):
+            if (host_etc / name).exists():  # absent before the test: never the host's own
+                (host_etc / name).unlink()
+                pytest.fail(f"the host's /etc/{name} was written through a planted symlink")
+
+    assert planted["stdout"].count(b" -> ") == 3, planted
+    assert result["stdout"] == b"pwned\npwned\npwned\n1\n", result
+    assert hashlib.sha256((host_etc / "passwd").read_bytes()).hexdigest() == passwd
+    assert_still_works(engine)
+
+
+def test_a_setuid_root_binary_left_in_a_workdir_gives_no_privileges(
+    engine: graderq.Engine,
+) -> None:
+    """A root sandbox leaves a setuid-root copy of `id` in a shared workdir; a later
+    sandbox user running it stays uid 1000 (no-new-privileges ignores the bit)."""
+    plant = "cp /usr/bin/id suid-id && chmod 4755 suid-id && stat -c '%a %U' suid-id"
+    with engine.working_directory() as workdir:
+        planted = engine.run("root", plant, workdir=workdir)
+        result = engine.run("python", "./suid-id -u; ./suid-id -ru", workdir=workdir)
+
+    assert planted["stdout"] == b"4755 root\n", planted
+    assert result["stdout"] == b"1000\n1000\n", result
+    assert_still_works(engine)
