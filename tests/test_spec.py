@@ -39,10 +39,10 @@ def test_unlimited_limits_set_nothing() -> None:
     assert host["Ulimits"] == []
 
 
-def test_network_enabled_profile_uses_the_bridge() -> None:
+def test_network_enabled_profile_uses_the_sandbox_network() -> None:
     body = create_body(spec(network_disabled=False))
     assert body["NetworkDisabled"] is False
-    assert body["HostConfig"]["NetworkMode"] == "bridge"
+    assert body["HostConfig"]["NetworkMode"] == "graderq-sandbox"
 
 
 def test_workdir_volume_is_mounted_at_sandbox() -> None:

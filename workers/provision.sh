@@ -37,6 +37,15 @@ if ! docker info >/dev/null 2>&1; then
   wait_for 60 "docker info" docker info
 fi
 
+# Sandboxes of profiles with network sit on the graderq-sandbox network (bridge
+# graderq0, made by graderq on first use); the host refuses new connections from it,
+# so no host service (broker, result backend, Docker API) is reachable from a sandbox.
+for table in iptables ip6tables; do
+  command -v "$table" >/dev/null || continue
+  rule=(INPUT -i graderq0 -m conntrack --ctstate NEW -j DROP)
+  sudo_ "$table" -C "${rule[@]}" 2>/dev/null || sudo_ "$table" -I "${rule[@]}" || true
+done
+
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   say "starting redis-server on 127.0.0.1:6379"
   sudo_ redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' \
@@ -46,7 +55,9 @@ fi
 
 if [ -n "${GRADERQ_WITH_RABBITMQ:-}" ] && ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
   say "starting rabbitmq-server"
-  sudo_ setsid rabbitmq-server >>/tmp/graderq-rabbitmq.log 2>&1 </dev/null &
+  # Loopback only: sandboxes must never reach the broker.
+  sudo_ env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 \
+    setsid rabbitmq-server >>/tmp/graderq-rabbitmq.log 2>&1 </dev/null &
   wait_for 120 "rabbitmq" rabbitmq-diagnostics -q ping
 fi
 

@@ -33,8 +33,10 @@ from graderq.sandbox.spec import (
     KIND_NODE,
     KIND_WORKDIR,
     LABEL,
+    NETWORK_OPTIONS,
     NODE_LABEL,
     NODE_VOLUME,
+    SANDBOX_NETWORK,
     WORKDIR,
     ContainerSpec,
     create_body,
@@ -82,6 +84,7 @@ class DockerBackend:
         self._kill_pool: ThreadPoolExecutor | None = None
         self._accounting: Accounting | object | None = _UNKNOWN
         self._cgroups: dict[str, str] = {}
+        self._network_ready = False
 
     @property
     def api(self) -> docker.APIClient:
@@ -110,7 +113,28 @@ class DockerBackend:
             self._accounting = accounting if usable else None
         return self._accounting  # type: ignore[return-value]
 
+    def ensure_network(self) -> None:
+        """Create the sandbox network (no traffic between sandboxes) if it is missing."""
+        if self._network_ready:
+            return
+        with engine_errors(f"cannot create the network {SANDBOX_NETWORK!r}"):
+            if not self.api.networks(names=[SANDBOX_NETWORK]):
+                try:
+                    self.api.create_network(
+                        SANDBOX_NETWORK,
+                        driver="bridge",
+                        options=NETWORK_OPTIONS,
+                        labels={LABEL: "network"},
+                        check_duplicate=True,
+                    )
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:  # 409: a twin worker made it first
+                        raise
+        self._network_ready = True
+
     def create(self, spec: ContainerSpec) -> str:
+        if not spec.network_disabled:
+            self.ensure_network()
         name = f"graderq-{uuid.uuid4().hex[:16]}"
         body = create_body(spec)
         accounting = self.accounting

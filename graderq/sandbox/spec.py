@@ -17,6 +17,14 @@ from graderq.limits import Limits
 WORKDIR = "/sandbox"
 LABEL = "graderq"
 """Every container and volume graderq creates has this label; its value is the kind."""
+SANDBOX_NETWORK = "graderq-sandbox"
+"""The network of profiles with network: its own bridge, sandboxes isolated from each other."""
+SANDBOX_BRIDGE = "graderq0"
+"""That network's bridge interface; the host drops new connections from it (provision.sh)."""
+NETWORK_OPTIONS = {
+    "com.docker.network.bridge.name": SANDBOX_BRIDGE,
+    "com.docker.network.bridge.enable_icc": "false",
+}
 TMPFS_UNLIMITED = "1g"
 """Size of a read-only profile's /sandbox tmpfs when memory is unlimited."""
 KIND_SANDBOX = "sandbox"
@@ -77,7 +85,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "ReadonlyRootfs": spec.read_only,
         "Ulimits": ulimits(limits),
         "PidsLimit": limits.processes if limits.processes is not None else -1,
-        "NetworkMode": "none" if spec.network_disabled else "bridge",
+        "NetworkMode": "none" if spec.network_disabled else SANDBOX_NETWORK,
         "Mounts": [],
     }
     if limits.memory is not None:
