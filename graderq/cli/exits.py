@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from enum import IntEnum
 
 from graderq.errors import GraderqError
@@ -68,4 +69,16 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return ExitCode.INFRASTRUCTURE
     if bad_input:
         return ExitCode.USAGE  # graderq also refuses input with plain ValueError/TypeError
+    if any(isinstance(cause, _service_errors()) for cause in _causes(exc)):
+        return ExitCode.INFRASTRUCTURE  # e.g. Celery's RuntimeError over a refused connection
     return ExitCode.INTERNAL
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions `exc` was raised from or while handling, nearest first."""
+    seen = {id(exc)}
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__

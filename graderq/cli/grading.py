@@ -154,6 +154,7 @@ def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> lis
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Seconds the whole grading may take [default: no limit].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

@@ -16,7 +16,6 @@ from rich.text import Text
 
 KIB = 1024
 NOTHING = "-"
-VERDICT_STYLES = {"accepted": "green", "wrong answer": "red"}
 # Control characters a sandbox could use to drive the terminal; newline and tab stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -88,6 +87,10 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2))
 
 
+def verdict_style(verdict: str) -> str:
+    return "green" if verdict == "accepted" else "red"
+
+
 def result_failed(result: Mapping[str, Any]) -> bool:
     """Whether a run failed: non-zero or no exit code, timeout, OOM or truncated output."""
     return bool(
@@ -118,10 +121,8 @@ def result_view(result: Mapping[str, Any]) -> RenderableType:
     facts.add_column()
     code = result["exit_code"]
     facts.add_row("exit code", Text("none (killed)" if code is None else str(code)))
-    facts.add_row(
-        "status",
-        Text(", ".join(flags(result)) or ("failed" if failed else "ok"), "red" if failed else "green"),
-    )
+    status = ", ".join(flags(result)) or ("failed" if failed else "ok")
+    facts.add_row("status", Text(status, "red" if failed else "green"))
     facts.add_row("duration", seconds(result.get("duration")))
     facts.add_row("cpu time", seconds(result.get("cpu_time")))
     facts.add_row("memory peak", size(result.get("memory_peak")))
@@ -135,7 +136,7 @@ def result_view(result: Mapping[str, Any]) -> RenderableType:
 def report_view(report: Mapping[str, Any]) -> RenderableType:
     """A grading report: the compiler's complaint or a table of verdicts, then a summary."""
     verdict = report["verdict"]
-    style = VERDICT_STYLES.get(verdict, "red")
+    style = verdict_style(verdict)
     parts: list[RenderableType] = []
     if verdict == "compile error":
         compiled = report["compile"]
@@ -147,7 +148,7 @@ def report_view(report: Mapping[str, Any]) -> RenderableType:
         for row in report["tests"]:
             table.add_row(
                 Text(row["name"]),
-                Text(row["verdict"], VERDICT_STYLES.get(row["verdict"], "red")),
+                Text(row["verdict"], verdict_style(row["verdict"])),
                 seconds(row["duration"]),
                 seconds(row["cpu_time"]),
                 size(row["memory_peak"]),

@@ -132,10 +132,8 @@ def load_tests(folder: Path) -> list[TestCase]:
         raise ValueError(f"tests folder {str(folder)!r} has no tests (NAME.in files)")
     orphans = sorted(set(answers) - set(inputs), key=natural_key)
     if orphans:
-        raise ValueError(
-            f"tests folder {str(folder)!r}: {', '.join(a.name for o in orphans for a in answers[o])}"
-            " has no matching .in file"
-        )
+        names = ", ".join(path.name for orphan in orphans for path in answers[orphan])
+        raise ValueError(f"tests folder {str(folder)!r}: {names} has no matching .in file")
     cases = []
     for name in sorted(inputs, key=natural_key):
         expected = answers.get(name, [])

@@ -7,6 +7,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from graderq.cli.doctor import live_nodes
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, result_failed, result_view, stdout_console
 from graderq.cli.params import files_option, limits_option
@@ -98,6 +99,7 @@ def run(
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Seconds to wait for the result [default: GRADERQ_TASK_TIME_LIMIT].",
 )
 def submit(
@@ -116,7 +118,10 @@ def submit(
     """
     from graderq import client
     from graderq.settings import get_settings
+    from graderq.worker import redis_client
 
     stdin = read_stdin(stdin_text, stdin_file)
+    if not live_nodes(redis_client()):
+        click.echo("Warning: no worker is alive; the task waits in the queue for one", err=True)
     wait = timeout if timeout is not None else get_settings().task_time_limit
     finish(client.run(profile, command, files, stdin, limits, timeout=wait), as_json)
