@@ -41,3 +41,8 @@ def test_realtime_kill_has_no_exit_code_but_keeps_output() -> None:
 def test_output_kill_is_truncation_not_timeout() -> None:
     out = result(exit_code=137, ending=Ending.OUTPUT, output_truncated=True)
     assert (out["exit_code"], out["timeout"], out["output_truncated"]) == (None, False, True)
+
+
+def test_cpu_budget_kill_is_a_timeout_with_its_exit_code() -> None:
+    out = result(exit_code=137, ending=Ending.CPU)
+    assert (out["exit_code"], out["timeout"], out["output_truncated"]) == (137, True, False)

@@ -11,6 +11,7 @@ elsewhere the figures are None: unknown, never guessed.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,20 @@ class Accounting:
             with contextlib.suppress(OSError):
                 (memory / "memory.max_usage_in_bytes").write_text("0")
         return self._cpu_seconds(cpu) or 0.0  # no cgroup yet: Docker makes it at start
+
+    def watch(self, name: str, budget: float) -> Callable[[], bool]:
+        """A check: has the sandbox used more than `budget` CPU seconds in all?
+
+        RLIMIT_CPU bounds each process; this bounds their sum, so forking does not
+        multiply a submission's CPU time.
+        """
+        cpu, _ = self._dirs(name)
+
+        def over() -> bool:
+            used = self._cpu_seconds(cpu)
+            return used is not None and used > budget
+
+        return over
 
     def usage(self, name: str, cpu_before: float | None) -> Usage:
         """CPU seconds since `begin` and the peak memory in bytes, None where unknown."""

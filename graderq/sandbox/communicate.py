@@ -11,11 +11,14 @@ import contextlib
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from enum import Enum
 
 from graderq.sandbox.frames import Demuxer
 
 CHUNK = 64 * 1024
+WATCH_EVERY = 0.05
+"""Seconds between checks of the sandbox's CPU time against its budget."""
 
 
 class Ending(Enum):
@@ -24,13 +27,20 @@ class Ending(Enum):
     EXITED = "exited"
     REALTIME = "realtime"
     OUTPUT = "output"
+    CPU = "cpu"
 
 
 def communicate(
-    sock: socket.socket, stdin: bytes | None, deadline: float | None, demuxer: Demuxer
+    sock: socket.socket,
+    stdin: bytes | None,
+    deadline: float | None,
+    demuxer: Demuxer,
+    over_cpu: Callable[[], bool] | None = None,
 ) -> Ending:
-    """Pump stdin in and output out until EOF, `deadline` (monotonic) or the cap."""
+    """Pump stdin in and output out until EOF, `deadline` (monotonic), the output cap,
+    or `over_cpu()` turning true (checked every WATCH_EVERY seconds)."""
     pending = memoryview(stdin or b"")
+    next_watch = time.monotonic() + WATCH_EVERY
     sock.setblocking(False)
     with selectors.DefaultSelector() as selector:
         if pending:
@@ -39,9 +49,17 @@ def communicate(
             _close_stdin(sock)
             selector.register(sock, selectors.EVENT_READ)
         while True:
-            timeout = None if deadline is None else deadline - time.monotonic()
+            now = time.monotonic()
+            timeout = None if deadline is None else deadline - now
             if timeout is not None and timeout <= 0:
                 return Ending.REALTIME
+            if over_cpu is not None:
+                if now >= next_watch:
+                    if over_cpu():
+                        return Ending.CPU
+                    next_watch = now + WATCH_EVERY
+                wake = next_watch - now
+                timeout = wake if timeout is None else min(timeout, wake)
             for _key, mask in selector.select(timeout):
                 if mask & selectors.EVENT_WRITE:
                     pending = _write(sock, pending)

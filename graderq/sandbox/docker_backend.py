@@ -165,11 +165,14 @@ class DockerBackend:
             try:
                 api.start(container)
                 started = time.monotonic()
+                over_cpu = None
                 if accounting and cgroup:
                     # After start: runc's own set-up in the cgroup is not the sandbox's.
                     cpu_before = accounting.begin(cgroup)
+                    if limits.cputime is not None:
+                        over_cpu = accounting.watch(cgroup, cpu_before + limits.cputime)
                 deadline = None if limits.realtime is None else started + limits.realtime
-                ending = communicate(sock, stdin, deadline, demuxer)
+                ending = communicate(sock, stdin, deadline, demuxer, over_cpu)
                 if ending is not Ending.EXITED:
                     # The daemon stops a container only once its pending output is copied
                     # to this socket: kill from another thread while this one reads on.

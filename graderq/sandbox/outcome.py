@@ -31,11 +31,12 @@ def to_result(outcome: Outcome) -> dict[str, Any]:
 
     A run graderq killed (realtime passed, output over its cap) has no exit code. A
     process killed by SIGKILL or SIGXCPU that the OOM killer did not kill ran out of
-    CPU time: that is a timeout, with its exit code kept, as in epicbox.
+    CPU time: that is a timeout, with its exit code kept, as in epicbox; so is a
+    sandbox graderq killed because all its processes together used up `cputime`.
     """
-    killed_by_graderq = outcome.ending is not Ending.EXITED
+    killed_by_graderq = outcome.ending in (Ending.REALTIME, Ending.OUTPUT)
     exit_code = None if killed_by_graderq else outcome.exit_code
-    timeout = outcome.ending is Ending.REALTIME or (
+    timeout = outcome.ending in (Ending.REALTIME, Ending.CPU) or (
         outcome.ending is Ending.EXITED
         and outcome.exit_code in KILL_EXIT_CODES
         and not outcome.oom_killed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -88,18 +87,16 @@ def test_cpu_burn_in_four_threads_is_killed_after_one_cpu_second(
     assert_still_works(engine)
 
 
-def test_cpu_burn_in_many_processes_is_bounded_by_realtime(engine: graderq.Engine) -> None:
-    """RLIMIT_CPU is per process (epicbox's semantics): four burning processes get one
-    CPU second each; the realtime limit bounds the total by realtime x cores."""
+def test_cpu_burn_in_many_processes_shares_one_cputime(engine: graderq.Engine) -> None:
+    """RLIMIT_CPU is per process; graderq also watches the sandbox's cgroup, so four
+    burning processes share one CPU second in all instead of getting one each."""
     burn = "for i in 1 2 3 4; do python3 -c 'while True: pass' & done; wait; sleep 30"
-    started = time.monotonic()
-    result = engine.run("python", burn, limits={"cputime": 1, "realtime": 3})
-    elapsed = time.monotonic() - started
+    result = engine.run("python", burn, limits={"cputime": 1, "realtime": 8})
 
     assert result["timeout"] is True
-    assert elapsed < 6
-    if result["cpu_time"] is not None:
-        assert result["cpu_time"] <= 3 * (os.cpu_count() or 1) + 0.5
+    assert result["exit_code"] is not None, "killed for CPU time, not at the realtime limit"
+    assert result["duration"] < 4
+    assert 0.9 <= result["cpu_time"] <= 1.5
     assert_still_works(engine)
 
 
