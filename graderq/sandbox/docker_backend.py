@@ -60,7 +60,7 @@ def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
     except docker.errors.ImageNotFound as exc:
         raise DockerError(
             f"{action}: image {image!r} is not on the Docker engine; build it with "
-            "`bash workers/images/build.sh` or pull it"
+            "`graderq images build` (or `bash workers/images/build.sh`) or pull it"
         ) from exc
     except (RequestsConnectionError, ReadTimeout, ConnectionError, FileNotFoundError) as exc:
         raise DockerUnavailable(f"{action}: the Docker engine is unreachable: {exc}") from exc
