@@ -195,4 +195,5 @@ def test_read_only_profile_without_files_writes_only_to_a_bounded_sandbox(
     lines = result["stdout"].decode().splitlines()
     assert lines[:2] == ["kept", "root-is-read-only"]
     # 40 MB never fits: the tmpfs is as large as the memory limit and charged to it.
-    assert result["oom_killed"] or lines[2] != "big=0"
+    # Either the write fails, or the OOM killer ends it (and maybe the shell with it).
+    assert "big=0" not in lines, result
