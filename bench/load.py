@@ -1,0 +1,179 @@
+"""Load: thousands of tiny tasks from several producer threads through 2 worker processes.
+
+    .venv/bin/python bench/load.py [--tasks 2000] [--producers 4]
+
+Starts its own `celery -A graderq worker -c 2` on dedicated Redis databases, pushes
+the tasks, and checks that none is lost (every task returns its own output), none
+ran twice (graderq's per-task delivery counter is 1 for each) and no sandbox
+container is left. Prints throughput and p50/p99 latency (submit to result stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BROKER = "redis://127.0.0.1:6379/10"
+RESULTS = "redis://127.0.0.1:6379/11"
+
+
+def start_worker(log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "graderq",
+        "worker",
+        "-c",
+        "2",
+        "-n",
+        "load@%h",
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "WARNING",
+    ]
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    from graderq.app import app
+
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[f"load@{os.uname().nodename}"], timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            stop(worker)
+            raise SystemExit(f"the worker did not start; see {log}")
+    return worker
+
+
+def stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def group_pids(group: int) -> set[int]:
+    """The processes of a process group (the worker and its pool), from /proc."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group:
+                pids.add(int(entry.name))
+    return pids
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def produce(first: int, count: int, latencies: list[float], errors: list[str]) -> None:
+    """Submit tasks first..first+count, then collect and check every result."""
+    from graderq.tasks import run_sandbox
+
+    sent = []
+    for i in range(first, first + count):
+        sent.append((i, time.time(), run_sandbox.delay("python", f"echo {i}")))
+    for i, at, result in sent:
+        try:
+            value = result.get(timeout=600)
+        except Exception as exc:  # a lost or failed task is what this bench counts
+            errors.append(f"task {i}: {type(exc).__name__}: {exc}")
+            continue
+        if value["stdout"] != f"{i}\n".encode():
+            errors.append(f"task {i} returned {value['stdout']!r}")
+        done = result.date_done
+        if isinstance(done, str):
+            done = datetime.fromisoformat(done)
+        if done.tzinfo is None:
+            done = done.replace(tzinfo=UTC)
+        latencies.append(done.timestamp() - at)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--producers", type=int, default=4)
+    options = parser.parse_args()
+    os.environ["GRADERQ_BROKER_URL"] = BROKER
+    os.environ["GRADERQ_RESULT_BACKEND"] = RESULTS
+
+    import docker
+    import redis
+
+    from graderq import keys
+
+    for url in (BROKER, RESULTS):
+        redis.Redis.from_url(url).flushdb()
+    worker = start_worker(Path("/tmp/graderq-load-worker.log"))
+    latencies: list[float] = []
+    errors: list[str] = []
+    try:
+        share = options.tasks // options.producers
+        threads = [
+            threading.Thread(target=produce, args=(p * share, share, latencies, errors))
+            for p in range(options.producers)
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        owners = {f"{os.uname().nodename}:{pid}" for pid in group_pids(worker.pid)}
+    finally:
+        stop(worker)
+    total = share * options.producers
+    counters = redis.Redis.from_url(RESULTS).keys(keys.DELIVERIES + "*")
+    counts = [int(redis.Redis.from_url(RESULTS).get(key) or 0) for key in counters]
+    api = docker.APIClient()
+    left = [
+        c
+        for c in api.containers(all=True, filters={"label": "graderq=sandbox"})
+        if c["Labels"].get("graderq.owner") in owners
+    ]
+    print(
+        f"{total} tasks from {options.producers} producer threads through 2 worker "
+        f"processes in {elapsed:.1f} s"
+    )
+    print(f"  throughput      {total / elapsed:8.1f} tasks/s")
+    if latencies:
+        print(f"  latency p50     {quantile(latencies, 0.50) * 1000:8.0f} ms (submit to stored)")
+        print(f"  latency p99     {quantile(latencies, 0.99) * 1000:8.0f} ms")
+    print(f"  lost or wrong   {len(errors):8d}")
+    print(
+        f"  ran twice       {sum(count > 1 for count in counts):8d} ({len(counts)} tasks counted)"
+    )
+    print(f"  containers left {len(left):8d}")
+    for error in errors[:10]:
+        print("   ", error)
+    ok = not errors and len(counts) == total and max(counts, default=0) == 1 and not left
+    print("PASS" if ok else "FAIL")
+    raise SystemExit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
