@@ -12,63 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
 BROKER = "redis://127.0.0.1:6379/10"
 RESULTS = "redis://127.0.0.1:6379/11"
-
-
-def start_worker(log: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "graderq",
-        "worker",
-        "-c",
-        "2",
-        "-n",
-        "load@%h",
-        "--without-mingle",
-        "--without-gossip",
-        "-l",
-        "WARNING",
-    ]
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            command,
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    from graderq.app import app
-
-    deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[f"load@{os.uname().nodename}"], timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            stop(worker)
-            raise SystemExit(f"the worker did not start; see {log}")
-    return worker
-
-
-def stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
 
 def group_pids(group: int) -> set[int]:
@@ -128,7 +78,9 @@ def main() -> None:
 
     for url in (BROKER, RESULTS):
         redis.Redis.from_url(url).flushdb()
-    worker = start_worker(Path("/tmp/graderq-load-worker.log"))
+    from graderq.launcher import start_worker
+
+    worker = start_worker("load", Path("/tmp/graderq-load-worker.log"))
     latencies: list[float] = []
     errors: list[str] = []
     try:
@@ -143,9 +95,9 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
-        owners = {f"{os.uname().nodename}:{pid}" for pid in group_pids(worker.pid)}
+        owners = {f"{os.uname().nodename}:{pid}" for pid in group_pids(worker.process.pid)}
     finally:
-        stop(worker)
+        worker.stop()
     total = share * options.producers
     counters = redis.Redis.from_url(RESULTS).keys(keys.DELIVERIES + "*")
     counts = [int(redis.Redis.from_url(RESULTS).get(key) or 0) for key in counters]

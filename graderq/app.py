@@ -47,8 +47,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "task_default_queue": DEFAULT_QUEUE,
         "task_routes": (route_task,),
-        "task_track_started": True,
-        "task_send_sent_event": True,
+        # Worker events feed Flower's live view; the producer-side "sent" event and the
+        # STARTED state would cost every task a Redis round trip that nothing reads.
+        "task_track_started": False,
+        "task_send_sent_event": False,
         "worker_send_task_events": True,
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.task_time_limit - settings.task_time_margin,

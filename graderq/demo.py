@@ -7,15 +7,12 @@ and stops the worker it started.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from graderq.app import app
 from graderq.client import compile_and_run
+from graderq.launcher import WorkerProcess, start_worker
 
 SUBMISSION = r"""
 #include <stdio.h>
@@ -30,49 +27,19 @@ TESTS = [("2 3", "5"), ("-7 7", "0"), ("1000000000 1000000000", "2000000000"), (
 LOG = Path("/tmp/graderq-demo-worker.log")
 
 
-def start_worker() -> subprocess.Popen | None:
+def local_worker() -> WorkerProcess | None:
     """A worker for the demo, unless one already answers."""
     if app.control.ping(timeout=1.0):
         return None
     print(f"starting a local worker (log: {LOG})")
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "graderq",
-        "worker",
-        "-c",
-        "2",
-        "-n",
-        "demo@%h",
-        "--without-mingle",
-        "--without-gossip",
-    ]
-    with LOG.open("wb") as log:
-        worker = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            stop_worker(worker)
-            raise SystemExit(f"the worker did not start; see {LOG}")
-    return worker
-
-
-def stop_worker(worker: subprocess.Popen | None) -> None:
-    if worker is not None and worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(30)
+    try:
+        return start_worker("demo", LOG)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def main() -> int:
-    worker = start_worker()
+    worker = local_worker()
     try:
         started = time.monotonic()
         outcome = compile_and_run(
@@ -94,7 +61,8 @@ def main() -> int:
         ).get(timeout=120)
         elapsed = time.monotonic() - started
     finally:
-        stop_worker(worker)
+        if worker is not None:
+            worker.stop()
     if not outcome["compiled"]:
         print("compile error:\n" + outcome["compile"]["stderr"].decode(errors="replace"))
         return 1

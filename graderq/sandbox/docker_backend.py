@@ -215,16 +215,23 @@ class DockerBackend:
             if exc.status_code not in (404, 409):  # already stopped or gone
                 raise
 
+    def _remove(self, container: str) -> None:
+        """Remove a container; gone, or being removed by someone else, is fine."""
+        try:
+            self.api.remove_container(container, v=True, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or "in progress" not in str(exc):
+                raise
+
     def destroy(self, container: str) -> None:
         """Remove the container; while the engine is unreachable, keep trying a while."""
         deadline = time.monotonic() + DESTROY_PATIENCE
         while True:
             try:
-                with (
-                    engine_errors("cannot remove the sandbox container"),
-                    suppress(docker.errors.NotFound),
-                ):
-                    self.api.remove_container(container, v=True, force=True)
+                with engine_errors("cannot remove the sandbox container"):
+                    self._remove(container)
                 break
             except DockerUnavailable:
                 if time.monotonic() > deadline:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import pytest
 import redis
 
+from graderq import launcher
 from graderq.app import app
+from graderq.launcher import WorkerProcess as Worker
 from graderq.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,37 +33,6 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> ob
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
-
-
-@dataclass
-class Worker:
-    """One `celery -A graderq worker` process group."""
-
-    name: str
-    process: subprocess.Popen
-    log: Path
-    env: dict[str, str] = field(repr=False, default_factory=dict)
-
-    @property
-    def hostname(self) -> str:
-        return f"{self.name}@{os.uname().nodename}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL the worker and every process of its group at once."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
 
 
 @pytest.fixture(scope="session")
@@ -92,43 +59,8 @@ def _worker_factory(logs: Path) -> tuple[Callable[..., Worker], Callable[[], Non
     started: list[Worker] = []
 
     def start(name: str, concurrency: int = 2, **env: str) -> Worker:
-        log = logs / f"{name}.log"
-        full_env = os.environ | env
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "graderq",
-            "worker",
-            "-n",
-            f"{name}@%h",
-            "-c",
-            str(concurrency),
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "INFO",
-        ]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=full_env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        worker = Worker(name, process, log, env)
+        worker = launcher.start_worker(name, logs / f"{name}.log", concurrency, env)
         started.append(worker)
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"worker {name} exited:\n{worker.output()[-3000:]}")
-            return " ready." in worker.output()
-
-        wait_until(ready, 60, f"worker {name} to be ready")
         return worker
 
     def stop_all() -> None:

@@ -17,8 +17,8 @@ again, also on errors, Ctrl-C and SIGTERM.
 
 With the project's venv:
 
-    .venv/bin/python bench/queue.py [--jobs 60] [--rounds 30] [--passes 3]
-    .venv/bin/python bench/queue.py --broker amqp://guest:guest@127.0.0.1:5672/graderq-bench
+    .venv/bin/python bench/queue_overhead.py [--jobs 60] [--rounds 30] [--passes 3]
+    .venv/bin/python bench/queue_overhead.py --broker amqp://guest:guest@127.0.0.1:5672/graderq-bench
 
 A RabbitMQ vhost of the benchmark's own keeps other workers off its queue (once:
 `rabbitmqctl add_vhost graderq-bench` and `rabbitmqctl set_permissions -p graderq-bench
@@ -27,21 +27,12 @@ guest '.*' '.*' '.*'`); the shared default vhost `//` works while nothing else u
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/queue.py`, this file would shadow the standard library's `queue`
-# (kombu and concurrent.futures import it): the script's directory, first on the path,
-# goes; the copy appended first stays last, behind the standard library.
-sys.path.append(str(Path(__file__).resolve().parent))
-sys.path.remove(str(Path(__file__).resolve().parent))
-
 import argparse
 import os
 import re
 import signal
 import statistics
-import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -51,7 +42,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
+
+from graderq.launcher import WorkerProcess, start_worker
 
 PROFILE = "python"
 COMMAND = "true"
@@ -65,7 +59,6 @@ REDIS_RESULTS = "redis://127.0.0.1:6379/13"
 READY_TIMEOUT = 60.0
 RESULT_TIMEOUT = 120.0
 LOG_TIMEOUT = 10.0
-REPO = Path(__file__).resolve().parent.parent
 SUCCEEDED = re.compile(
     r"^\[(?P<at>[0-9-]+ [0-9:]+,[0-9]+): INFO/(?P<process>[^\]]+)\] "
     r"Task \S+\[(?P<id>[0-9a-f-]{36})\] succeeded in (?P<runtime>[0-9.]+)s",
@@ -74,67 +67,11 @@ SUCCEEDED = re.compile(
 """Celery's INFO line for a finished task: when, which pool process, its id, its runtime."""
 
 
-@dataclass
-class Worker:
-    """A `celery -A graderq worker` process group that logs to a file."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM the group (a warm shutdown); SIGKILL it if it lingers."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
-
-
 @contextmanager
-def running_worker(log_dir: Path) -> Iterator[Worker]:
-    """Start a worker with this process's environment; wait until it is ready."""
-    log = log_dir / "worker.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "graderq",
-        "worker",
-        "-c",
-        str(CONCURRENCY),
-        "--without-mingle",
-        "--without-gossip",
-        "-n",
-        "bench@%h",
-        "-l",
-        "INFO",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=os.environ.copy(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    worker = Worker(process, log)
+def running_worker(log_dir: Path) -> Iterator[WorkerProcess]:
+    """Start a worker with this process's environment; stop it whatever happens."""
+    worker = start_worker("bench", log_dir / "worker.log", CONCURRENCY, timeout=READY_TIMEOUT)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while " ready." not in worker.output():
-            if process.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{worker.output()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the worker was not ready within {READY_TIMEOUT} s ({log})")
-            time.sleep(0.05)
         yield worker
     finally:
         worker.stop()
@@ -255,7 +192,7 @@ class TaskRun:
     runtime: float
 
 
-def worker_runs(worker: Worker, task_ids: list[str]) -> list[TaskRun]:
+def worker_runs(worker: WorkerProcess, task_ids: list[str]) -> list[TaskRun]:
     """The runs of `task_ids` in the worker's log (its clock has milliseconds).
 
     A task's line is written just after its result, so the log is read until every
@@ -396,7 +333,7 @@ def engine_job() -> Job:
     return job
 
 
-def queue_phase(run_sandbox: Any, worker: Worker, jobs: int) -> Phase:
+def queue_phase(run_sandbox: Any, worker: WorkerProcess, jobs: int) -> Phase:
     """Submit `jobs` runs, then get every result; the worker's runtimes are the job times."""
     started = time.perf_counter()
     pending = [run_sandbox.delay(PROFILE, COMMAND) for _ in range(jobs)]
@@ -444,7 +381,7 @@ def describe(phase: Phase) -> str:
     return f"{phase.rate:7.2f} {busy(phase):5.0%} {ms(statistics.median(phase.job_times))}"
 
 
-def measure_throughput(run_sandbox: Any, worker: Worker, jobs: int, passes: int) -> float:
+def measure_throughput(run_sandbox: Any, worker: WorkerProcess, jobs: int, passes: int) -> float:
     """Rotate bare, engine and queued phases; print them and the ratios of their medians.
 
     "busy" is the share of the phase its runners (threads, worker processes) spent in
