@@ -33,7 +33,11 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd"
-  sudo_ setsid dockerd >>/tmp/graderq-dockerd.log 2>&1 </dev/null &
+  # Under docker-init as a subreaper: exited containerd-shims are reaped even where
+  # PID 1 does not reap orphans (as in some VMs and containers).
+  reaper=()
+  command -v docker-init >/dev/null && reaper=(docker-init -s --)
+  sudo_ setsid "${reaper[@]}" dockerd >>/tmp/graderq-dockerd.log 2>&1 </dev/null &
   wait_for 60 "docker info" docker info
 fi
 
