@@ -8,20 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from kombu.utils.json import register_type
 
-from graderq.engine import WorkingDirectory
 from graderq.errors import LimitError
 from graderq.limits import merge
 from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
 from graderq.settings import Settings, get_settings
-
-register_type(
-    WorkingDirectory,
-    "graderq.workdir",
-    lambda wd: {"volume": wd.volume, "node": wd.node},
-    lambda data: WorkingDirectory(data["volume"], data.get("node")),
-)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

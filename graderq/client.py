@@ -16,6 +16,7 @@ from celery.result import AsyncResult
 
 from graderq.engine import WorkingDirectory
 from graderq.errors import WorkdirLost
+from graderq.routing import as_workdir
 from graderq.settings import get_settings
 from graderq.tasks import STEP_KEYS, create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tasks import compile_and_run as compile_and_run_task
@@ -35,7 +36,7 @@ def working_directory(timeout: float | None = None) -> Iterator[WorkingDirectory
     """
     timeout = get_settings().workdir_timeout if timeout is None else timeout
     try:
-        workdir = create_workdir.delay().get(timeout=timeout)
+        workdir = as_workdir(create_workdir.delay().get(timeout=timeout))
     except CeleryTimeout:
         raise WorkdirLost(f"no worker created a working directory within {timeout} s") from None
     try:

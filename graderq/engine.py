@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from graderq import limits as limits_
@@ -24,12 +23,23 @@ from graderq.settings import Settings, get_settings
 log = logging.getLogger("graderq")
 
 
-@dataclass(frozen=True)
-class WorkingDirectory:
-    """A Docker volume shared by the runs given it; made by `working_directory()`."""
+class WorkingDirectory(dict):
+    """A Docker volume shared by the runs given it; made by `working_directory()`.
 
-    volume: str
-    node: str | None = None
+    A small dict, {'volume': name, 'node': host or None}, so that any JSON encoder
+    carries it from a producer to the workers unchanged.
+    """
+
+    def __init__(self, volume: str, node: str | None = None) -> None:
+        super().__init__(volume=volume, node=node)
+
+    @property
+    def volume(self) -> str:
+        return self["volume"]
+
+    @property
+    def node(self) -> str | None:
+        return self["node"]
 
     def __repr__(self) -> str:
         where = f" node={self.node}" if self.node else ""

@@ -64,3 +64,14 @@ def test_delay_sets_per_call_time_limits_and_short_reprs(monkeypatch: pytest.Mon
     assert sent["soft_time_limit"] == 10 + margin
     assert sent["time_limit"] == 10 + 2 * margin
     assert "<10 bytes>" in sent["kwargsrepr"]
+
+
+def test_a_workdir_handle_is_plain_json_and_comes_back_whole() -> None:
+    import json
+
+    workdir = WorkingDirectory("graderq-wd-1", "node1")
+    carried = json.loads(json.dumps(workdir))
+    assert carried == {"volume": "graderq-wd-1", "node": "node1"}
+    back = as_workdir(carried)
+    assert isinstance(back, WorkingDirectory)
+    assert (back.volume, back.node) == ("graderq-wd-1", "node1")
