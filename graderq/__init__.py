@@ -18,7 +18,7 @@ from graderq.engine import (
 from graderq.errors import DockerError, GraderqError, LimitError
 from graderq.limits import Limits
 from graderq.profiles import Profile, ProfileError
-from graderq.request import FileError
+from graderq.request import FileError, RequestTooLarge
 
 
 def __getattr__(name: str) -> object:
@@ -40,6 +40,7 @@ __all__ = [
     "Limits",
     "Profile",
     "ProfileError",
+    "RequestTooLarge",
     "Sandbox",
     "WorkingDirectory",
     "configure",

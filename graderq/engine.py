@@ -15,7 +15,7 @@ from typing import Any
 
 from graderq import limits as limits_
 from graderq.profiles import Profile, ProfileError, ProfileTable, build_profiles, load_profiles
-from graderq.request import parse_command, parse_files, parse_stdin
+from graderq.request import SandboxFile, check_size, parse_command, parse_files, parse_stdin
 from graderq.sandbox import Backend, ContainerSpec, DockerBackend, to_result
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL, owner_labels
 from graderq.settings import Settings, get_settings
@@ -111,6 +111,10 @@ class Engine:
         """Merge over the settings' defaults and check against its ceilings."""
         return limits_.merge(limits, self.settings.default_limits, self.settings.limit_ceilings)
 
+    def _check_size(self, files: list[SandboxFile], stdin: bytes | None) -> None:
+        settings = self.settings
+        check_size(files, stdin, settings.max_files, settings.max_input_bytes)
+
     def create(
         self,
         profile_name: str,
@@ -127,6 +131,7 @@ class Engine:
             )
         command = parse_command(command) or profile.command or "true"
         checked_files = parse_files(files)
+        self._check_size(checked_files, None)
         checked_limits = self.limits(limits)
         if workdir is not None:
             self.backend.check_workdir(workdir.volume)
@@ -154,6 +159,7 @@ class Engine:
     def start(self, sandbox: Sandbox, stdin: bytes | str | None = None) -> dict[str, Any]:
         """Run the sandbox's command to its end; may be called again (epicbox)."""
         data = parse_stdin(stdin)
+        self._check_size([], data)
         outcome = self.backend.start(sandbox.container, data, sandbox.limits)
         return to_result(outcome)
 
@@ -172,6 +178,7 @@ class Engine:
     ) -> dict[str, Any]:
         """Create, start and destroy one sandbox; return its result dict."""
         data = parse_stdin(stdin)
+        self._check_size([], data)  # before any container exists
         with self.create(profile_name, command, files, limits, workdir) as sandbox:
             return self.start(sandbox, data)
 

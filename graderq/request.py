@@ -101,3 +101,21 @@ def parse_command(command: Any) -> str | None:
     if command is None or isinstance(command, str):
         return command
     raise TypeError(f"command must be a str (run by /bin/sh -c), not {type(command).__name__}")
+
+
+class RequestTooLarge(GraderqError, ValueError):
+    """A request carries more files or bytes than the operator allows."""
+
+
+def check_size(
+    files: list[SandboxFile], stdin: bytes | None, max_files: int, max_bytes: int
+) -> None:
+    """Refuse a request over the operator's bounds, saying which and by how much."""
+    if len(files) > max_files:
+        raise RequestTooLarge(f"{len(files)} files, more than the {max_files} allowed")
+    for what, size in (
+        ("files", sum(len(file.content) for file in files)),
+        ("stdin", len(stdin or b"")),
+    ):
+        if size > max_bytes:
+            raise RequestTooLarge(f"{what}: {size} bytes, more than the {max_bytes} allowed")

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     profiles_file: Path = Field(
         DEFAULT_PROFILES_FILE, description="TOML file with [profiles.NAME] tables."
     )
+    max_files: int = Field(10_000, description="Most files one request may write.")
+    max_input_bytes: int = Field(
+        256 * 1024 * 1024,
+        description="Most bytes one request's files may carry in all, and its stdin too.",
+    )
     workdir_ttl: float = Field(
         3600, description="Seconds after which an abandoned working directory is removed."
     )

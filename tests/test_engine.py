@@ -108,3 +108,17 @@ def test_module_api_uses_the_configured_default_engine(backend: FakeBackend) -> 
         assert backend.containers == {}
     finally:
         engine._profiles, engine.backend = saved
+
+
+def test_requests_over_the_size_bounds_are_refused(backend: FakeBackend) -> None:
+    settings = Settings(max_files=2, max_input_bytes=10)
+    engine = graderq.Engine([graderq.Profile("py", "img")], backend=backend, settings=settings)
+    three = [{"name": f"f{i}"} for i in range(3)]
+    with pytest.raises(graderq.RequestTooLarge, match="3 files, more than the 2 allowed"):
+        engine.run("py", files=three)
+    with pytest.raises(graderq.RequestTooLarge, match="files: 11 bytes"):
+        engine.run("py", files=[{"name": "a", "content": b"x" * 11}])
+    with pytest.raises(graderq.RequestTooLarge, match="stdin: 11 bytes"):
+        engine.run("py", stdin=b"x" * 11)
+    assert backend.created == []
+    assert engine.run("py", "cat", files=[{"name": "a", "content": b"x" * 10}], stdin=b"y")
