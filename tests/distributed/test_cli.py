@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.integration.support import run_graderq
+
 from .conftest import Worker
 
-GRADERQ = Path(sys.executable).parent / "graderq"
 SUM = r"""
 #include <stdio.h>
 int main(void) {
@@ -31,16 +30,7 @@ COMPILE = [
 
 
 def graderq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    if not GRADERQ.exists():
-        pytest.fail(f"{GRADERQ} is missing: run `.venv/bin/pip install -e '.[dev]'`")
-    return subprocess.run(
-        [str(GRADERQ), *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=os.environ | env,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_graderq(*args, timeout=180, **env)
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
+import pytest
 
 from graderq.limits import Ceilings, Limits
 from graderq.settings import Settings
@@ -103,3 +106,21 @@ def volume_exists(client: docker.DockerClient, name: str) -> bool:
     except docker.errors.NotFound:
         return False
     return True
+
+
+GRADERQ_COMMAND = Path(sys.executable).parent / "graderq"
+"""The console script installed beside this Python."""
+
+
+def run_graderq(*args: str, timeout: float, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `graderq` command with `env` over this process's environment."""
+    if not GRADERQ_COMMAND.exists():
+        pytest.fail(f"{GRADERQ_COMMAND} is missing: run `.venv/bin/pip install -e '.[dev]'`")
+    return subprocess.run(
+        [str(GRADERQ_COMMAND), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ | env,
+        stdin=subprocess.DEVNULL,
+    )

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.integration.support import OWNER, volume_exists
-
-GRADERQ = Path(sys.executable).parent / "graderq"
+from tests.integration.support import OWNER, run_graderq, volume_exists
 
 
 def graderq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    if not GRADERQ.exists():
-        pytest.fail(f"{GRADERQ} is missing: run `.venv/bin/pip install -e '.[dev]'`")
-    return subprocess.run(
-        [str(GRADERQ), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ | env,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_graderq(*args, timeout=120, **env)
 
 
 def test_run_prints_the_result_and_exits_0() -> None:
