@@ -28,15 +28,19 @@ POLL = 0.05
 
 
 @contextmanager
-def working_directory(timeout: float | None = None) -> Iterator[WorkingDirectory]:
+def working_directory(
+    timeout: float | None = None, disk: int | None = None
+) -> Iterator[WorkingDirectory]:
     """A working directory on some worker host; runs given it are pinned to that host.
+
+    It is a disk of `disk` megabytes (None: the workers' default `disk` limit).
 
     Removed on exit (even when the block raises); if the producer dies inside the block
     the workers' janitor removes it once settings.workdir_ttl has passed.
     """
     timeout = get_settings().workdir_timeout if timeout is None else timeout
     try:
-        workdir = as_workdir(create_workdir.delay().get(timeout=timeout))
+        workdir = as_workdir(create_workdir.delay(disk).get(timeout=timeout))
     except CeleryTimeout:
         raise WorkdirLost(f"no worker created a working directory within {timeout} s") from None
     try:

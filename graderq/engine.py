@@ -75,9 +75,7 @@ class Engine:
     ) -> None:
         self.settings = settings or get_settings()
         self._profiles = None if profiles is None else build_profiles(profiles)
-        self.backend: Backend = backend or DockerBackend(
-            self.settings.docker_url, self.settings.docker_timeout
-        )
+        self.backend: Backend = backend or self._docker(self.settings.docker_url)
 
     def configure(
         self,
@@ -89,9 +87,12 @@ class Engine:
         if profiles is not None:
             self._profiles = build_profiles(profiles)
         if docker_url is not None:
-            self.backend = DockerBackend(docker_url, self.settings.docker_timeout)
+            self.backend = self._docker(docker_url)
         if backend is not None:
             self.backend = backend
+
+    def _docker(self, url: str | None) -> DockerBackend:
+        return DockerBackend(url, self.settings.docker_timeout, self.settings.disk_dir)
 
     @property
     def profiles(self) -> dict[str, Profile]:
@@ -182,20 +183,26 @@ class Engine:
         with self.create(profile_name, command, files, limits, workdir) as sandbox:
             return self.start(sandbox, data)
 
-    def open_workdir(self, node: str | None = None) -> WorkingDirectory:
-        """Create a working-directory volume that expires after settings.workdir_ttl."""
+    def open_workdir(self, node: str | None = None, disk: int | None = None) -> WorkingDirectory:
+        """Create a working-directory volume that expires after settings.workdir_ttl.
+
+        It is a disk of `disk` megabytes (None: the default `disk` limit), checked
+        against the ceilings like a run's limits.
+        """
+        size = self.limits(None if disk is None else {"disk": disk}).disk
         expires = int(time.time() + self.settings.workdir_ttl)
         labels = owner_labels(KIND_WORKDIR, **{f"{LABEL}.expires": str(expires)})
-        return WorkingDirectory(self.backend.create_volume(labels), node)
+        return WorkingDirectory(self.backend.create_volume(labels, size), node)
 
     def close_workdir(self, workdir: WorkingDirectory) -> None:
         """Remove a working-directory volume; gone already is fine."""
         self.backend.remove_volume(workdir.volume)
 
     @contextmanager
-    def working_directory(self) -> Iterator[WorkingDirectory]:
-        """A volume for runs to share; removed on exit, even when the block raises."""
-        workdir = self.open_workdir()
+    def working_directory(self, disk: int | None = None) -> Iterator[WorkingDirectory]:
+        """A volume for runs to share, of `disk` megabytes; removed on exit, even when
+        the block raises."""
+        workdir = self.open_workdir(disk=disk)
         try:
             yield workdir
         finally:
@@ -256,6 +263,7 @@ def run(
     return get_engine().run(profile_name, command, files, stdin, limits, workdir)
 
 
-def working_directory() -> Iterator[WorkingDirectory]:
-    """`with graderq.working_directory() as workdir:` a volume shared by runs."""
-    return get_engine().working_directory()
+def working_directory(disk: int | None = None) -> Iterator[WorkingDirectory]:
+    """`with graderq.working_directory() as workdir:` a volume shared by runs, a disk
+    of `disk` megabytes (None: the default `disk` limit)."""
+    return get_engine().working_directory(disk)

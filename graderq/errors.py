@@ -23,3 +23,7 @@ class VolumeInUse(DockerError):
 
 class WorkdirLost(GraderqError):
     """The Docker host that holds a working directory is gone (no live worker)."""
+
+
+class DiskError(DockerError):
+    """A sandbox's size-bounded disk cannot be made or removed (mkfs.ext4, loop devices)."""

@@ -18,7 +18,7 @@ from graderq.errors import LimitError
 CPU_TO_REAL_TIME_FACTOR = 5
 MIB = 1024 * 1024
 
-LIMIT_NAMES = ("cputime", "realtime", "memory", "processes", "file_size", "output")
+LIMIT_NAMES = ("cputime", "realtime", "memory", "processes", "file_size", "output", "disk")
 
 
 class Limits(BaseModel):
@@ -38,8 +38,11 @@ class Limits(BaseModel):
     """Bytes one file may reach (RLIMIT_FSIZE)."""
     output: int = 8 * MIB
     """Bytes kept of stdout and of stderr each; beyond them the sandbox is killed."""
+    disk: int | None = 256
+    """Megabytes of each file system the sandbox may write (/sandbox, /tmp); a full one
+    fails writes with ENOSPC. None: unbounded, and the profile's root is writable."""
 
-    @field_validator("cputime", "realtime", "memory", "file_size", "output", mode="before")
+    @field_validator("cputime", "realtime", "memory", "file_size", "output", "disk", mode="before")
     @classmethod
     def _number(cls, value: Any) -> Any:
         if value is None:
@@ -79,6 +82,7 @@ class Ceilings(BaseModel):
     processes: int | None = None
     file_size: int | None = None
     output: int | None = None
+    disk: int | None = None
 
 
 def check_names(limits: Mapping[str, Any]) -> None:

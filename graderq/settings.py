@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     limit_ceilings: Ceilings = Field(
         default_factory=Ceilings, description="Highest limits a request may ask for."
     )
+    disk_dir: Path = Field(
+        Path("/var/lib/graderq/disks"),
+        description="Where a worker keeps the sparse image files of sandbox disks.",
+    )
 
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
     result_backend: str = Field(

@@ -64,9 +64,10 @@ def run_sandbox(
 
 
 @app.task(name="graderq.create_workdir", base=WorkerTask, bind=True)
-def create_workdir(self: Task) -> WorkingDirectory:
-    """Create a working directory on this worker's host; tasks given it are pinned here."""
-    return worker_engine().open_workdir(node=current_node())
+def create_workdir(self: Task, disk: int | None = None) -> WorkingDirectory:
+    """Create a working directory (a disk of `disk` MB) on this worker's host; tasks
+    given it are pinned here."""
+    return worker_engine().open_workdir(node=current_node(), disk=disk)
 
 
 @app.task(name="graderq.remove_workdir", base=WorkerTask, bind=True, max_retries=60)
@@ -96,10 +97,13 @@ def compile_and_run(
 
     Returns {'compiled', 'compile', 'runs'}: a failed compile skips every run (`runs`
     is empty and `skipped` counts them); otherwise `runs` holds one result per step,
-    in order. The workdir is removed when the runs are done.
+    in order. The workdir, a disk sized by the compile step's `disk` limit if it names
+    one, is removed when the runs are done.
     """
     engine = worker_engine()
-    workdir = engine.open_workdir(node=current_node())
+    limits = compile.get("limits")
+    disk = limits.get("disk") if isinstance(limits, dict) else None
+    workdir = engine.open_workdir(node=current_node(), disk=disk)
     try:
         compiled = engine.run(workdir=workdir, files=files, **compile)
     except BaseException:

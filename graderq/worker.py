@@ -96,7 +96,9 @@ class Housekeeper(threading.Thread):
         self.node = node
         self.settings = settings
         self.stopped = threading.Event()
-        self.backend = DockerBackend(settings.docker_url, settings.docker_timeout)
+        self.backend = DockerBackend(
+            settings.docker_url, settings.docker_timeout, settings.disk_dir
+        )
 
     def sweep(self) -> None:
         max_age = self.settings.task_time_limit + self.settings.task_time_margin

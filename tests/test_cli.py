@@ -631,8 +631,9 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
 
     class StubBackend:
         accounting = None
+        local = False  # no disk images to look for
 
-        def __init__(self, url: str | None, timeout: float) -> None:
+        def __init__(self, url: str | None, timeout: float, disk_dir: Path) -> None:
             self.api = StubDockerApi()
             self.destroyed: list[str] = []
             made.append(self)
@@ -640,13 +641,17 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
         def destroy(self, container: str) -> None:
             self.destroyed.append(container)
 
+        def remove_volume(self, name: str) -> None:
+            self.api.remove_volume(name)
+
     monkeypatch.setattr(graderq.sandbox, "DockerBackend", StubBackend)
     result = invoke("janitor", "--json")
     assert result.exit_code == 0, result.output
     settings = get_settings()
     max_age = settings.task_time_limit + settings.task_time_margin
-    assert json.loads(result.stdout) == {"containers": 1, "volumes": 1, "max_age": max_age}
+    expected = {"containers": 1, "volumes": 1, "disks": 0, "max_age": max_age}
+    assert json.loads(result.stdout) == expected
     (backend,) = made
     assert backend.destroyed == ["old"] and backend.api.removed_volumes == ["gone"]
     text = invoke("janitor").stdout
-    assert "janitor removed 1 containers and 1 volumes" in text
+    assert "janitor removed 1 containers, 1 volumes and 0 disks" in text

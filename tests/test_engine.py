@@ -89,6 +89,30 @@ def test_working_directory_is_removed_even_when_the_block_raises(
     assert backend.volumes == set()
 
 
+def test_a_working_directory_is_a_disk_of_the_default_or_the_asked_size(
+    engine: graderq.Engine, backend: FakeBackend
+) -> None:
+    with engine.working_directory() as default, engine.working_directory(disk=64) as small:
+        assert backend.disks == {default.volume: 256, small.volume: 64}
+
+
+@pytest.mark.parametrize("disk", [0, -5, 1.5, "big"])
+def test_a_bad_workdir_size_is_refused_before_any_volume(
+    engine: graderq.Engine, backend: FakeBackend, disk: object
+) -> None:
+    with pytest.raises(graderq.LimitError, match="'disk'"):
+        engine.open_workdir(disk=disk)  # type: ignore[arg-type]
+    assert backend.volumes == set()
+
+
+def test_a_workdir_size_above_the_ceiling_is_refused(backend: FakeBackend) -> None:
+    settings = Settings(limit_ceilings=Ceilings(disk=100))
+    engine = graderq.Engine([graderq.Profile("py", "img")], backend=backend, settings=settings)
+    with pytest.raises(graderq.LimitError, match="'disk' is 256, above the operator's ceiling"):
+        engine.open_workdir()
+    assert engine.open_workdir(disk=100) and list(backend.disks.values()) == [100]
+
+
 def test_timeout_result_through_the_engine(engine: graderq.Engine) -> None:
     engine.backend.script = lambda c, s: Outcome(  # type: ignore[attr-defined]
         137, b"partial", b"", 5.0, False, Ending.REALTIME

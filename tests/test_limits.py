@@ -5,7 +5,8 @@ from graderq.limits import MIB, Ceilings, Limits, merge
 
 
 def test_no_limits_gives_the_defaults() -> None:
-    assert merge(None) == Limits(cputime=1, realtime=5, memory=64, processes=64, output=8 * MIB)
+    expected = Limits(cputime=1, realtime=5, memory=64, processes=64, output=8 * MIB, disk=256)
+    assert merge(None) == expected
 
 
 def test_realtime_is_five_times_cputime_when_not_given() -> None:
@@ -40,6 +41,9 @@ def test_unknown_limit_is_named() -> None:
         ("processes", 0),
         ("output", None),
         ("memory", 1.5),
+        ("disk", 0),
+        ("disk", 2.5),
+        ("disk", "1g"),
     ],
 )
 def test_bad_values_name_the_limit(name: str, value: object) -> None:
@@ -70,3 +74,10 @@ def test_cputime_rounds_up_to_whole_seconds() -> None:
     assert Limits(cputime=0.2).rounded_cputime() == 1
     assert Limits(cputime=2.5).rounded_cputime() == 3
     assert Limits(cputime=None).rounded_cputime() is None
+
+
+def test_disk_none_is_unbounded_unless_a_ceiling_forbids_it() -> None:
+    assert merge({"disk": None}).disk is None
+    assert merge({"disk": 1024}).disk == 1024
+    with pytest.raises(LimitError, match="'disk' is unlimited, above the operator's ceiling"):
+        merge({"disk": None}, ceilings=Ceilings(disk=512))

@@ -1,5 +1,5 @@
 from graderq.limits import Limits
-from graderq.sandbox.spec import LABEL, ContainerSpec, create_body
+from graderq.sandbox.spec import LABEL, ContainerSpec, create_body, tmpfs_size
 
 
 def spec(**kwargs: object) -> ContainerSpec:
@@ -57,9 +57,46 @@ def test_read_only_root_without_files_gets_a_sandbox_tmpfs_bounded_by_memory() -
     assert host["Tmpfs"] == {"/sandbox": "rw,exec,nosuid,nodev,size=32m,mode=1777"}
 
 
-def test_read_only_root_with_files_gets_a_labelled_anonymous_sandbox_volume() -> None:
-    host = create_body(spec(read_only=True, with_files=True))["HostConfig"]
+def test_unbounded_read_only_root_with_files_gets_a_labelled_anonymous_volume() -> None:
+    host = create_body(spec(read_only=True, with_files=True, limits=Limits(disk=None)))[
+        "HostConfig"
+    ]
     assert host["ReadonlyRootfs"] is True
     (mount,) = host["Mounts"]
     assert mount["Target"] == "/sandbox" and "Source" not in mount
     assert mount["VolumeOptions"]["Labels"][LABEL] == "sandbox"
+
+
+def test_unbounded_writable_profile_keeps_its_writable_root() -> None:
+    host = create_body(spec(read_only=False, limits=Limits(disk=None)))["HostConfig"]
+    assert host["ReadonlyRootfs"] is False
+    assert host["Mounts"] == [] and "Tmpfs" not in host
+
+
+def test_a_disk_limit_makes_every_root_read_only_and_every_writable_place_bounded() -> None:
+    """overlay2 cannot bound a writable root here: /sandbox, /tmp and /var/tmp are
+    tmpfs of the disk limit (or the memory limit, if lower) instead."""
+    host = create_body(spec(read_only=False, limits=Limits(disk=16, memory=64)))["HostConfig"]
+    assert host["ReadonlyRootfs"] is True
+    tmpfs = "rw,exec,nosuid,nodev,size=16m,mode=1777"
+    assert host["Tmpfs"] == {"/sandbox": tmpfs, "/tmp": tmpfs, "/var/tmp": tmpfs}
+
+
+def test_a_workdir_replaces_only_the_sandbox_tmpfs() -> None:
+    host = create_body(spec(read_only=False, volume="vol"))["HostConfig"]
+    assert host["Mounts"] == [{"Type": "volume", "Source": "vol", "Target": "/sandbox"}]
+    assert set(host["Tmpfs"]) == {"/tmp", "/var/tmp"}
+
+
+def test_tmpfs_size_is_the_lower_of_disk_and_memory() -> None:
+    assert tmpfs_size(Limits(disk=16, memory=64)) == "16m"
+    assert tmpfs_size(Limits(disk=256, memory=64)) == "64m"
+    assert tmpfs_size(Limits(disk=100, memory=None)) == "100m"
+    assert tmpfs_size(Limits(disk=None, memory=None)) == "1g"
+
+
+def test_files_need_a_disk_only_without_a_volume_and_with_a_disk_limit() -> None:
+    assert spec(with_files=True).needs_disk
+    assert not spec(with_files=False).needs_disk
+    assert not spec(with_files=True, volume="vol").needs_disk
+    assert not spec(with_files=True, limits=Limits(disk=None)).needs_disk

@@ -21,6 +21,8 @@ packages=()
 command -v dockerd >/dev/null || packages+=(docker.io)
 command -v redis-server >/dev/null || packages+=(redis-server)
 command -v debootstrap >/dev/null || packages+=(debootstrap)
+# Sandbox disks: mkfs.ext4 and debugfs (e2fsprogs), on loop devices.
+command -v debugfs >/dev/null || packages+=(e2fsprogs)
 if [ -n "${GRADERQ_WITH_RABBITMQ:-}" ]; then
   command -v rabbitmq-server >/dev/null || packages+=(rabbitmq-server)
 fi
@@ -30,6 +32,8 @@ if [ ${#packages[@]} -gt 0 ]; then
   sudo_ apt-get update -q >>"$log" 2>&1
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >>"$log" 2>&1
 fi
+
+[ -e /dev/loop-control ] || sudo_ modprobe loop || say "no loop devices: sandbox disks will fail"
 
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd"

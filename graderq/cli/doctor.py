@@ -19,6 +19,7 @@ from graderq.cli.output import stdout_console
 from graderq.errors import DockerError
 from graderq.profiles import Profile, ProfileError, load_profiles
 from graderq.sandbox import DockerBackend
+from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
 from graderq.settings import Settings, get_settings
 
 DEFAULT_TIMEOUT = 3.0
@@ -70,7 +71,7 @@ def docker_location(settings: Settings) -> str:
 
 
 def check_docker(settings: Settings, timeout: float) -> tuple[Check, DockerBackend | None]:
-    backend = DockerBackend(settings.docker_url, timeout)
+    backend = DockerBackend(settings.docker_url, timeout, settings.disk_dir)
     where = docker_location(settings)
     try:
         version = backend.api.version()
@@ -103,6 +104,21 @@ def check_images(backend: DockerBackend, profiles: Mapping[str, Profile]) -> Ite
             yield Check("image", Status.FAIL, f"{label}: {exc}", "see the docker check")
         else:
             yield Check("image", Status.OK, f"{label} is present")
+
+
+def check_disks(backend: DockerBackend, settings: Settings) -> Check:
+    """Make and remove a small bounded disk, as a sandbox with files gets one."""
+    if settings.default_limits.disk is None:
+        fix = "set GRADERQ_DEFAULT_LIMITS__DISK (megabytes) to bound what sandboxes write"
+        return Check("disks", Status.WARN, "the default 'disk' limit is None: unbounded", fix)
+    try:
+        volume = backend.create_volume(owner_labels(KIND_SANDBOX), 4)
+        backend.remove_volume(volume)
+    except DockerError as exc:
+        fix = f"run the worker as root on the Docker host ({PROVISION} installs the tools)"
+        return Check("disks", Status.FAIL, str(exc), fix)
+    detail = f"bounded disks work: ext4 images on loop devices in {settings.disk_dir}"
+    return Check("disks", Status.OK, detail)
 
 
 def check_broker(url: str, timeout: float) -> Check:
@@ -172,6 +188,7 @@ def run_checks(timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
     checks = [settings_check, profiles_check, docker_check]
     if backend is not None:
         checks += check_images(backend, profiles)
+        checks.append(check_disks(backend, settings))
     checks.append(check_broker(settings.broker_url, timeout))
     checks += check_result_backend(settings.result_backend, timeout)
     return checks
@@ -190,8 +207,8 @@ STYLES = {Status.OK: "green", Status.FAIL: "bold red", Status.WARN: "yellow"}
     help="Seconds each service may take to answer.",
 )
 def doctor(timeout: float) -> None:
-    """Check the Docker engine, the sandbox images, the profiles file, the broker and
-    the result backend. Exits 0 if every check passes, else 1."""
+    """Check the Docker engine, the sandbox images, bounded disks, the profiles file, the
+    broker and the result backend. Exits 0 if every check passes, else 1."""
     checks = run_checks(timeout)
     table = Table.grid(padding=(0, 2))
     for check in checks:

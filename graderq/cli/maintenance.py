@@ -68,11 +68,20 @@ def janitor(as_json: bool) -> None:
 
     settings = get_settings()
     max_age = settings.task_time_limit + settings.task_time_margin
-    done = sweep(DockerBackend(settings.docker_url, settings.docker_timeout), max_age)
+    backend = DockerBackend(settings.docker_url, settings.docker_timeout, settings.disk_dir)
+    done = sweep(backend, max_age)
     if as_json:
-        print_json({"containers": done.containers, "volumes": done.volumes, "max_age": max_age})
+        print_json(
+            {
+                "containers": done.containers,
+                "volumes": done.volumes,
+                "disks": done.disks,
+                "max_age": max_age,
+            }
+        )
     else:
         stdout_console().print(
-            f"janitor removed {done.containers} containers and {done.volumes} volumes "
+            f"janitor removed {done.containers} containers, {done.volumes} volumes and "
+            f"{done.disks} disks "
             f"(sandboxes older than {max_age:g} s count as abandoned)"
         )

@@ -30,8 +30,8 @@ class Backend(Protocol):
     def destroy(self, container: str) -> None:
         """Kill and remove the container and its anonymous volumes; gone is fine."""
 
-    def create_volume(self, labels: dict[str, str]) -> str:
-        """Create a working-directory volume; return its name."""
+    def create_volume(self, labels: dict[str, str], disk: int | None = None) -> str:
+        """Create a working-directory volume, a disk of `disk` MB if given; its name."""
 
     def check_workdir(self, name: str) -> None:
         """Raise ValueError unless `name` is a working-directory volume graderq made."""

@@ -6,7 +6,9 @@ bare create/start/wait/remove sequence does not, beyond attach and one inspect.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import logging
 import tarfile
 import threading
 import time
@@ -15,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -22,15 +25,17 @@ import docker.errors
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout, RequestException
 
-from graderq.errors import DockerError, DockerUnavailable, VolumeInUse
+from graderq.errors import DiskError, DockerError, DockerUnavailable, VolumeInUse
 from graderq.limits import Limits
 from graderq.request import SandboxFile
+from graderq.sandbox import disks
 from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.outcome import Outcome
 from graderq.sandbox.spec import (
     KIND_NODE,
+    KIND_SANDBOX,
     KIND_WORKDIR,
     LABEL,
     NETWORK_OPTIONS,
@@ -40,8 +45,10 @@ from graderq.sandbox.spec import (
     WORKDIR,
     ContainerSpec,
     create_body,
+    owner_labels,
 )
 
+log = logging.getLogger("graderq.sandbox")
 _UNKNOWN = object()
 NO_USAGE = Usage(None, None)
 DESTROY_PATIENCE = 30.0
@@ -50,6 +57,9 @@ DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
 WAIT_GRACE = 30.0
 """Seconds the daemon may take to report a killed or exited container as stopped."""
+DISK_DIR = Path("/var/lib/graderq/disks")
+DISK_LABEL = f"{LABEL}.disk"
+"""On a volume that is a bounded disk: its size in megabytes."""
 
 
 @contextmanager
@@ -75,15 +85,19 @@ def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
 class DockerBackend:
     """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket)."""
 
-    def __init__(self, base_url: str | None = None, timeout: float = 60) -> None:
+    def __init__(
+        self, base_url: str | None = None, timeout: float = 60, disk_dir: Path = DISK_DIR
+    ) -> None:
         self.base_url = base_url
         self.timeout = timeout
+        self.disk_dir = disk_dir
         self._api: docker.APIClient | None = None
         self._node_id: str | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
         self._accounting: Accounting | object | None = _UNKNOWN
         self._cgroups: dict[str, str] = {}
+        self._disks: dict[str, str] = {}
         self._network_ready = False
 
     @property
@@ -102,14 +116,18 @@ class DockerBackend:
         return self._api
 
     @property
+    def local(self) -> bool:
+        """Whether the daemon is on this machine (a Unix socket)."""
+        return self.api.base_url.startswith("http+docker://local")
+
+    @property
     def accounting(self) -> Accounting | None:
         """Cgroup accounting, if this process sees the daemon's cgroupfs tree."""
         if self._accounting is _UNKNOWN:
             accounting = Accounting()
-            local = self.api.base_url.startswith("http+docker://local")
             with engine_errors("cannot read the Docker engine's cgroup driver"):
                 driver = self.api.info().get("CgroupDriver")
-            usable = local and driver == "cgroupfs" and accounting.supported()
+            usable = self.local and driver == "cgroupfs" and accounting.supported()
             self._accounting = accounting if usable else None
         return self._accounting  # type: ignore[return-value]
 
@@ -136,14 +154,26 @@ class DockerBackend:
         if not spec.network_disabled:
             self.ensure_network()
         name = f"graderq-{uuid.uuid4().hex[:16]}"
+        disk = None
+        if spec.needs_disk:
+            disk = f"{name}-disk"
+            self._make_volume(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
+            spec = dataclasses.replace(spec, volume=disk)
         body = create_body(spec)
         accounting = self.accounting
         if accounting is not None:
             body["HostConfig"]["CgroupParent"] = accounting.parent(name)
-        with engine_errors("cannot create the sandbox container", spec.image):
-            container = self.api.create_container_from_config(body, name=name)["Id"]
+        try:
+            with engine_errors("cannot create the sandbox container", spec.image):
+                container = self.api.create_container_from_config(body, name=name)["Id"]
+        except BaseException:
+            if disk is not None:
+                self._discard(disk)
+            raise
         if accounting is not None:
             self._cgroups[container] = name
+        if disk is not None:
+            self._disks[container] = disk
         return container
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
@@ -240,12 +270,51 @@ class DockerBackend:
         cgroup = self._cgroups.pop(container, None)
         if cgroup is not None and self.accounting is not None:
             self.accounting.release(cgroup)
+        disk = self._disks.pop(container, None)
+        if disk is not None:
+            self._discard(disk)
 
-    def create_volume(self, labels: dict[str, str]) -> str:
+    def _discard(self, volume: str) -> None:
+        """Remove a sandbox's disk volume, or leave it to the janitor if that fails."""
+        try:
+            self.remove_volume(volume)
+        except DockerError as exc:
+            log.warning("sandbox disk %s left for the janitor: %s", volume, exc)
+
+    def create_volume(self, labels: dict[str, str], disk: int | None = None) -> str:
         name = f"graderq-wd-{uuid.uuid4().hex}"
-        with engine_errors("cannot create the working directory volume"):
-            self.api.create_volume(name, labels=labels)
+        self._make_volume(name, labels, disk)
         return name
+
+    def _make_volume(self, name: str, labels: dict[str, str], disk: int | None) -> None:
+        """A volume; with `disk` megabytes, a bounded disk of that size (see disks.py)."""
+        action = f"cannot create the volume {name!r}"
+        if disk is None:
+            with engine_errors(action):
+                self.api.create_volume(name, labels=labels)
+            return
+        if not self.local:
+            raise DiskError(
+                f"{action}: a {disk} MB disk is a loop device on this machine, but the Docker "
+                f"engine at {self.api.base_url} is elsewhere; run the worker on the Docker "
+                "host, or set the 'disk' limit to None (unbounded)"
+            )
+        image = self._image(name)
+        device = disks.make(image, disk)
+        try:
+            with engine_errors(action):
+                self.api.create_volume(
+                    name,
+                    driver="local",
+                    driver_opts=disks.volume_options(device),
+                    labels={**labels, DISK_LABEL: str(disk)},
+                )
+        except BaseException:
+            disks.remove(image)
+            raise
+
+    def _image(self, volume: str) -> Path:
+        return disks.image_path(self.disk_dir, self.node_id(), volume)
 
     def check_workdir(self, name: str) -> None:
         try:
@@ -264,7 +333,8 @@ class DockerBackend:
             )
 
     def remove_volume(self, name: str) -> None:
-        action = f"cannot remove the working directory volume {name!r}"
+        """Remove a volume and its disk, if it has one; gone is fine."""
+        action = f"cannot remove the volume {name!r}"
         with engine_errors(action), suppress(docker.errors.NotFound):
             try:
                 self.api.remove_volume(name)
@@ -272,6 +342,8 @@ class DockerBackend:
                 if exc.status_code == 409:
                     raise VolumeInUse(f"{action}: it is in use by a container") from exc
                 raise
+        if self.local:
+            disks.remove(self._image(name))
 
     def node_id(self) -> str:
         """This daemon's graderq identity, kept in a labelled volume on the daemon itself.

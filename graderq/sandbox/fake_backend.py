@@ -40,6 +40,8 @@ class FakeBackend:
         self.node = node
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: set[str] = set()
+        self.disks: dict[str, int | None] = {}
+        """Each volume made: its disk size in megabytes."""
         self.created: list[FakeContainer] = []
         self._ids = itertools.count(1)
 
@@ -60,9 +62,10 @@ class FakeBackend:
     def destroy(self, container: str) -> None:
         self.containers.pop(container, None)
 
-    def create_volume(self, labels: dict[str, str]) -> str:
+    def create_volume(self, labels: dict[str, str], disk: int | None = None) -> str:
         name = f"fake-volume-{next(self._ids)}"
         self.volumes.add(name)
+        self.disks[name] = disk
         return name
 
     def check_workdir(self, name: str) -> None:

@@ -3,7 +3,8 @@
 A sandbox container is abandoned when the process that made it is gone (checked only
 for owners on this machine, where their PIDs are visible) or when it is older than
 any task may run. A working directory is abandoned when it has expired. Volumes still
-in use are left for a later sweep.
+in use are left for a later sweep. A disk image whose volume is gone (its maker died
+between the two) is detached and deleted.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker.errors
-
+from graderq.errors import DockerError
+from graderq.sandbox import disks
 from graderq.sandbox.docker_backend import DockerBackend, engine_errors
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
 
@@ -30,6 +31,11 @@ class Sweep:
 
     containers: int = 0
     volumes: int = 0
+    disks: int = 0
+
+
+DISK_GRACE = 60.0
+"""Seconds a sandbox's disk may lack its volume (being created) or its container."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -92,19 +98,35 @@ def sweep(backend: DockerBackend, max_age: float, now: float | None = None) -> S
     for volume in volumes:
         labels = volume.get("Labels") or {}
         kind = labels.get(LABEL)
-        if kind == KIND_SANDBOX or (kind == KIND_WORKDIR and workdir_expired(labels, now)):
+        # A sandbox's disk is dangling for a moment before its container is created.
+        fresh = now - (_number(labels.get(f"{LABEL}.created")) or 0) < DISK_GRACE
+        if (kind == KIND_SANDBOX and not fresh) or (
+            kind == KIND_WORKDIR and workdir_expired(labels, now)
+        ):
             try:
-                api.remove_volume(volume["Name"])
-            except docker.errors.APIError as exc:
+                backend.remove_volume(volume["Name"])
+            except DockerError as exc:
                 log.debug("volume %s not removed: %s", volume["Name"], exc)
                 continue
             done.volumes += 1
+    if backend.local:
+        with engine_errors("janitor cannot list volumes"):
+            names = [volume["Name"] for volume in api.volumes().get("Volumes") or []]
+        directory = backend.disk_dir / backend.node_id()
+        for image in disks.orphans(directory, names, older_than=now - DISK_GRACE):
+            disks.remove(image)
+            done.disks += 1
     accounting = backend.accounting
     if accounting is not None:
         with engine_errors("janitor cannot list containers"):
             names = {name.lstrip("/") for c in api.containers(all=True) for name in c["Names"]}
         for name in accounting.leftovers(older_than=now - max_age) - names:
             accounting.release(name)
-    if done.containers or done.volumes:
-        log.info("janitor removed %d containers and %d volumes", done.containers, done.volumes)
+    if done.containers or done.volumes or done.disks:
+        log.info(
+            "janitor removed %d containers, %d volumes and %d disks",
+            done.containers,
+            done.volumes,
+            done.disks,
+        )
     return done

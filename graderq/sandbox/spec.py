@@ -26,7 +26,9 @@ NETWORK_OPTIONS = {
     "com.docker.network.bridge.enable_icc": "false",
 }
 TMPFS_UNLIMITED = "1g"
-"""Size of a read-only profile's /sandbox tmpfs when memory is unlimited."""
+"""Size of a tmpfs when neither disk nor memory is limited."""
+SCRATCH = ("/tmp", "/var/tmp")
+"""Writable tmpfs mounts of a profile that is not read-only, when the root cannot be."""
 KIND_SANDBOX = "sandbox"
 KIND_WORKDIR = "workdir"
 KIND_NODE = "node"
@@ -46,12 +48,18 @@ class ContainerSpec:
     read_only: bool = False
     network_disabled: bool = True
     volume: str | None = None
+    """Mounted at /sandbox: a working directory, or the disk made for the files."""
     with_files: bool = False
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def argv(self) -> list[str]:
         return ["/bin/sh", "-c", self.command]
+
+    @property
+    def needs_disk(self) -> bool:
+        """Whether the backend must make a bounded disk for the files (no volume given)."""
+        return self.with_files and self.volume is None and self.limits.disk is not None
 
 
 def owner_labels(kind: str, **extra: str) -> dict[str, str]:
@@ -74,15 +82,28 @@ def ulimits(limits: Limits) -> list[dict[str, Any]]:
     return result
 
 
+def tmpfs_size(limits: Limits) -> str:
+    """A tmpfs's size: the disk limit, or the memory limit if lower (its pages are memory)."""
+    sizes = [size for size in (limits.disk, limits.memory) if size is not None]
+    return f"{min(sizes)}m" if sizes else TMPFS_UNLIMITED
+
+
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
-    """HostConfig fields (Docker API names): limits, hardening, the /sandbox mount."""
+    """HostConfig fields (Docker API names): limits, hardening, the writable mounts.
+
+    With a `disk` limit the root is read-only whatever the profile says (overlay2 has
+    no size bound here) and every writable place is bounded: /sandbox is the volume
+    given (a workdir, or a disk the backend made for the files) or a tmpfs, and a
+    profile that is not read-only gets /tmp and /var/tmp as tmpfs.
+    """
     limits = spec.limits
+    bounded = limits.disk is not None
     config: dict[str, Any] = {
         "CapDrop": ["ALL"],
         "SecurityOpt": ["no-new-privileges"],
         "Privileged": False,
         "LogConfig": {"Type": "none", "Config": {}},
-        "ReadonlyRootfs": spec.read_only,
+        "ReadonlyRootfs": spec.read_only or bounded,
         "Ulimits": ulimits(limits),
         "PidsLimit": limits.processes if limits.processes is not None else -1,
         "NetworkMode": "none" if spec.network_disabled else SANDBOX_NETWORK,
@@ -92,14 +113,11 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         memory = limits.memory * 1024 * 1024
         config["Memory"] = memory
         config["MemorySwap"] = memory  # memory + swap: no swap at all
+    tmpfs = f"rw,exec,nosuid,nodev,size={tmpfs_size(limits)},mode=1777"
     if spec.volume is not None:
         config["Mounts"].append({"Type": "volume", "Source": spec.volume, "Target": WORKDIR})
-    elif spec.read_only and not spec.with_files:
-        # Nothing to write in before start: a tmpfs, bounded by the memory limit too.
-        size = f"{limits.memory}m" if limits.memory is not None else TMPFS_UNLIMITED
-        config["Tmpfs"] = {WORKDIR: f"rw,exec,nosuid,nodev,size={size},mode=1777"}
-    elif spec.read_only:
-        # A read-only root still needs a writable /sandbox for the request's files: an
+    elif spec.read_only and spec.with_files and not bounded:
+        # Unbounded: a read-only root still needs a writable /sandbox for the files, an
         # anonymous volume, labelled, removed with the container.
         config["Mounts"].append(
             {
@@ -108,6 +126,11 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
                 "VolumeOptions": {"Labels": owner_labels(KIND_SANDBOX)},
             }
         )
+    elif spec.read_only or bounded:
+        # Nothing to write in before start: a tmpfs, bounded by the memory limit too.
+        config["Tmpfs"] = {WORKDIR: tmpfs}
+    if bounded and not spec.read_only:
+        config.setdefault("Tmpfs", {}).update({path: tmpfs for path in SCRATCH})
     return config
 
 

@@ -21,14 +21,17 @@ from tests.integration.support import MIB, REPO, our_containers
 pytestmark = pytest.mark.timeout(60)
 
 # --- filling the disk --------------------------------------------------------------------
-# Three files of 100 MB each, every one within its file_size limit: 300 MB in all, once
-# per test, removed with the sandbox or its workdir.
+# Three files of 100 MB each, every one within its file_size limit: 300 MB in all, more
+# than the default disk limit of 256 MB. Each writable place takes what fits and then
+# refuses with ENOSPC; nothing outlives the sandbox or its workdir.
 
 FILL = (
     "for i in 1 2 3; do dd if=/dev/zero of={dir}/big$i bs=1M count=100 status=none "
     "&& echo wrote; done"
 )
-FILL_LIMITS = {"file_size": 100 * MIB, "memory": 64, "cputime": 10, "realtime": 30}
+FILL_LIMITS = {"file_size": 100 * MIB, "memory": 512, "cputime": 10, "realtime": 30}
+"""memory above disk: a tmpfs fills up before the memory cgroup does."""
+ENOSPC = b"No space left on device"
 
 
 def fill(
@@ -37,54 +40,67 @@ def fill(
     directory: str,
     files: list[dict[str, str]] | None = None,
     workdir: WorkingDirectory | None = None,
-) -> int:
-    """Write 3 x 100 MB into `directory`; return how many of the files were written."""
+) -> dict:
+    """Write 3 x 100 MB into `directory`; the result has how many files were written."""
     command = FILL.format(dir=directory)
     result = engine.run(profile, command, files=files, limits=FILL_LIMITS, workdir=workdir)
     if result["timeout"]:
         pytest.fail(f"the writes did not finish in time: {result}")
-    return result["stdout"].count(b"wrote\n")
+    return result
 
 
-NO_DISK_BOUND = (
-    "WEAKNESS: nothing bounds the total a sandbox writes to disk, only each file "
-    "(file_size): 3 x 100 MB all land on the host's disk"
-)
+def assert_full_at_the_limit(result: dict) -> None:
+    """Two files fit in 256 MB, the third is refused with ENOSPC, nobody is killed."""
+    assert result["stdout"].count(b"wrote\n") == 2, result
+    assert ENOSPC in result["stderr"], result
+    assert not result["oom_killed"] and not result["timeout"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DISK_BOUND)
-def test_filling_the_writable_layer_is_bounded(engine: graderq.Engine) -> None:
-    written = fill(engine, "gcc_compile", "/tmp")
+@pytest.mark.parametrize("directory", ["/tmp", "/var/tmp"])
+def test_filling_a_writable_profiles_scratch_space_is_bounded(
+    engine: graderq.Engine, directory: str
+) -> None:
+    """gcc_compile is not read-only; its writable places are tmpfs of the disk limit."""
+    assert_full_at_the_limit(fill(engine, "gcc_compile", directory))
     assert_still_works(engine)
 
-    assert written < 3, "300 MB went into the container's writable layer"
 
+def test_a_writable_profile_has_no_unbounded_writable_layer(engine: graderq.Engine) -> None:
+    """overlay2 cannot bound a container's own layer here, so with a disk limit the root
+    is read-only: the places left to fill are the bounded mounts above."""
+    result = engine.run("gcc_compile", WRITE_EVERYWHERE)
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DISK_BOUND)
-def test_filling_the_files_volume_is_bounded(engine: graderq.Engine) -> None:
-    """A read-only profile given files gets /sandbox on an anonymous volume (disk)."""
-    written = fill(engine, "python", "/sandbox", files=[{"name": "main.py", "content": ""}])
+    outcomes = dict(line.split() for line in result["stdout"].decode().splitlines())
+    written = {path for path, how in outcomes.items() if how == "written"}
+    assert written == {"/sandbox/x", "/dev/shm/x", "/tmp/x", "/var/tmp/x"}
     assert_still_works(engine)
 
-    assert written < 3, "300 MB went into the sandbox's anonymous volume"
+
+def test_filling_the_files_disk_is_bounded(engine: graderq.Engine) -> None:
+    """A sandbox given files gets /sandbox on a disk of its own (an ext4 image)."""
+    result = fill(engine, "python", "/sandbox", files=[{"name": "main.py", "content": ""}])
+    assert_full_at_the_limit(result)
+    assert_still_works(engine)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_DISK_BOUND)
 def test_filling_a_working_directory_is_bounded(engine: graderq.Engine) -> None:
     with engine.working_directory() as workdir:
-        written = fill(engine, "python", "/sandbox", workdir=workdir)
+        result = fill(engine, "python", "/sandbox", workdir=workdir)
+        again = engine.run("python", "head -c 1000000 /dev/zero > more", workdir=workdir)
+    assert_full_at_the_limit(result)
+    assert ENOSPC in again["stderr"], "a later run finds the workdir as full as it was left"
     assert_still_works(engine)
-
-    assert written < 3, "300 MB went into the working directory's volume"
 
 
 @pytest.mark.parametrize("directory", ["/sandbox", "/dev/shm"])
 def test_memory_backed_directories_are_bounded_by_the_memory_limit(
     engine: graderq.Engine, directory: str
 ) -> None:
-    """The contrast: a read-only profile without files has /sandbox on a tmpfs as large
-    as the memory limit, and /dev/shm is a 64 MB tmpfs; both are charged to memory."""
-    assert fill(engine, "python", directory) == 0
+    """The contrast: with 64 MB of memory, a read-only profile without files has /sandbox
+    on a 64 MB tmpfs, and /dev/shm is a 64 MB tmpfs; both are charged to memory."""
+    limits = FILL_LIMITS | {"memory": 64}
+    result = engine.run("python", FILL.format(dir=directory), limits=limits)
+    assert b"wrote" not in result["stdout"], result
     assert_still_works(engine)
 
 

@@ -47,6 +47,8 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("processes -2", {"limits": {"processes": -2}}, graderq.LimitError, "'processes'"),
     ("file_size negative", {"limits": {"file_size": -5}}, graderq.LimitError, "'file_size'"),
     ("output unlimited", {"limits": {"output": None}}, graderq.LimitError, "'output'"),
+    ("disk zero", {"limits": {"disk": 0}}, graderq.LimitError, "'disk'"),
+    ("disk a size string", {"limits": {"disk": "1g"}}, graderq.LimitError, "'disk'"),
     ("workdir a string", {"workdir": "graderq-wd-1"}, ValueError, "working_directory"),
     (
         "workdir forged",

@@ -88,14 +88,17 @@ def test_compile_once_run_many_on_one_host(workers: tuple[Worker, Worker]) -> No
         {
             "profile_name": "gcc_compile",
             "command": "gcc -O2 -o add add.c",
-            "limits": {"cputime": 5, "realtime": 10, "memory": 256},
+            "limits": {"cputime": 5, "realtime": 10, "memory": 256, "disk": 32},
         },
-        [{"profile_name": "gcc_run", "command": "./add", "stdin": f"{i} 1"} for i in range(8)],
+        [{"profile_name": "gcc_run", "command": "./add", "stdin": f"{i} 1"} for i in range(8)]
+        + [{"profile_name": "gcc_run", "command": "df -m . | tail -1"}],
         files=[{"name": "add.c", "content": ADD}],
     )
     outcome = pending.get(timeout=90)
     assert outcome["compiled"] is True
-    assert [r["stdout"] for r in outcome["runs"]] == [f"{i + 1}\n".encode() for i in range(8)]
+    *sums, disk = [r["stdout"] for r in outcome["runs"]]
+    assert sums == [f"{i + 1}\n".encode() for i in range(8)]
+    assert 28 <= int(disk.split()[1]) <= 32  # the compile step's disk limit sized the workdir
 
 
 def test_a_failed_compile_skips_the_runs(workers: tuple[Worker, Worker]) -> None:

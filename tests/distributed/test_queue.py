@@ -99,3 +99,17 @@ def test_workdir_runs_share_files_and_the_workdir_is_removed(worker: Worker) -> 
         return False
 
     wait_until(removed, 30, "the workdir to be removed")
+
+
+def test_a_workdir_asked_through_the_queue_is_a_disk_of_that_size(worker: Worker) -> None:
+    with client.working_directory(disk=16) as workdir:
+        result = client.run(
+            "python", "df -m . | tail -1; head -c 20000000 /dev/zero > big", workdir=workdir
+        )
+    size_mb = int(result["stdout"].split()[1])
+    assert 12 <= size_mb <= 16 and b"No space left on device" in result["stderr"], result
+
+
+def test_a_bad_workdir_size_is_refused_by_the_worker(worker: Worker) -> None:
+    with pytest.raises(graderq.LimitError, match="'disk'"), client.working_directory(disk=0):
+        pass

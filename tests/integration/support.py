@@ -14,6 +14,8 @@ import docker.errors
 import pytest
 
 from graderq.limits import Ceilings, Limits
+from graderq.sandbox import disks
+from graderq.sandbox.docker_backend import DISK_DIR
 from graderq.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,9 +67,20 @@ def _ours(labels: dict[str, str]) -> bool:
     return owner is None or owner == OWNER
 
 
+def disk_objects() -> dict[str, dict[str, str]]:
+    """Sandbox disk images, and loop devices on them: "disk path" / "loop device"."""
+    found: dict[str, dict[str, str]] = {f"disk {image}": {} for image in DISK_DIR.glob("*/*.img")}
+    for entry in Path("/sys/block").glob("loop*"):
+        backing = disks.path_of(f"/dev/{entry.name}")
+        if backing and backing.startswith(f"{DISK_DIR}/"):
+            found[f"loop /dev/{entry.name}"] = {"backing": backing}
+    return found
+
+
 def graderq_objects(client: docker.DockerClient) -> dict[str, dict[str, str]]:
-    """This process's containers and volumes labelled `graderq`: "kind id" -> labels."""
-    found = {}
+    """This process's containers and volumes labelled `graderq`, and every sandbox disk:
+    "kind id" -> labels."""
+    found = disk_objects()
     containers = client.containers.list(all=True, sparse=True, filters={"label": "graderq"})
     for container in containers:
         labels = container.attrs.get("Labels") or {}
@@ -81,10 +94,14 @@ def graderq_objects(client: docker.DockerClient) -> dict[str, dict[str, str]]:
 
 
 def remove_object(client: docker.DockerClient, key: str) -> None:
-    """Remove a container or volume named as graderq_objects names it; gone is fine."""
+    """Remove an object named as graderq_objects names it; gone is fine."""
     kind, _, ident = key.partition(" ")
     try:
-        if kind == "container":
+        if kind == "disk":
+            disks.remove(Path(ident))
+        elif kind == "loop":
+            disks.detach(ident)
+        elif kind == "container":
             client.api.remove_container(ident, v=True, force=True)
         else:
             client.api.remove_volume(ident, force=True)

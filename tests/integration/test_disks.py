@@ -1,0 +1,127 @@
+"""Bounded disks on the real engine: ext4 images on loop devices as /sandbox volumes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import docker
+import pytest
+
+import graderq
+from graderq.sandbox import disks
+from graderq.sandbox.docker_backend import DISK_DIR, DISK_LABEL, DockerBackend
+from graderq.sandbox.janitor import DISK_GRACE, sweep
+from tests.integration.support import disk_objects
+
+FILES = [{"name": "main.py", "content": "print('hi')\n"}]
+ENOSPC = b"No space left on device"
+
+
+def megabytes_free(stdout: bytes) -> int:
+    """The free megabytes in the last line of `df -m /sandbox`."""
+    return int(stdout.decode().splitlines()[-1].split()[3])
+
+
+def test_files_get_a_disk_of_the_disk_limit_that_refuses_more(engine: graderq.Engine) -> None:
+    command = "df -m /sandbox; dd if=/dev/zero of=big bs=1M count=100 status=none; ls -s big"
+    result = engine.run("python", command, files=FILES, limits={"disk": 32})
+
+    assert ENOSPC in result["stderr"], result
+    size_mb = int(result["stdout"].decode().splitlines()[1].split()[1])
+    assert 28 <= size_mb <= 32
+    written_kb = int(result["stdout"].split()[-2])
+    assert 25 * 1024 <= written_kb <= 32 * 1024
+    assert not result["oom_killed"] and not result["timeout"]
+
+
+def test_a_disk_is_an_empty_world_writable_sandbox_for_any_user(
+    extra_engine: graderq.Engine, engine: graderq.Engine
+) -> None:
+    listing = "stat -c '%A %U' /sandbox; ls -A /sandbox; touch mine && echo wrote"
+    as_user = engine.run("python", listing, files=FILES)
+    as_root = extra_engine.run("root", listing, files=FILES)
+
+    for result in (as_user, as_root):
+        assert result["stdout"] == b"drwxrwxrwx root\nmain.py\nwrote\n", result
+
+
+def test_a_workdir_disk_keeps_its_files_and_its_bound_across_runs(
+    engine: graderq.Engine, docker_client: docker.DockerClient
+) -> None:
+    with engine.working_directory(disk=16) as workdir:
+        labels = docker_client.volumes.get(workdir.volume).attrs["Labels"]
+        first = engine.run("python", "head -c 4000000 /dev/zero > four; df -m .", workdir=workdir)
+        second = engine.run(
+            "gcc_compile", "ls -s four; head -c 20000000 /dev/zero > twenty", workdir=workdir
+        )
+        third = engine.run("python", "rm twenty; df -m .", workdir=workdir)
+
+    assert labels[DISK_LABEL] == "16"
+    assert second["stdout"].split()[-1] == b"four" and ENOSPC in second["stderr"], second
+    assert megabytes_free(third["stdout"]) >= megabytes_free(first["stdout"]) - 1
+    image = disks.image_path(DISK_DIR, DockerBackend().node_id(), workdir.volume)
+    assert not image.exists() and not disks.devices(image)  # removed with the workdir
+
+
+def test_the_number_of_files_is_bounded_too(engine: graderq.Engine) -> None:
+    """An inode per 8 KiB: an 8 MB disk holds about a thousand files, not a million."""
+    make = (
+        "import os\nmade = 0\ntry:\n    for made in range(5000):\n"
+        "        open(f'f{made}', 'w').close()\n"
+        "except OSError as exc:\n    print(made, os.strerror(exc.errno))\n"
+    )
+    result = engine.run(
+        "python",
+        "python3 make.py",
+        files=[{"name": "make.py", "content": make}],
+        limits={"disk": 8},
+    )
+
+    made, error = result["stdout"].decode().split(maxsplit=1)
+    assert 900 <= int(made) < 1100 and error == "No space left on device\n", result
+
+
+def test_without_a_disk_limit_the_root_is_as_writable_as_the_profile_says(
+    extra_engine: graderq.Engine, docker_client: docker.DockerClient
+) -> None:
+    """disk None: epicbox's behaviour, the root of a profile that is not read-only is
+    writable and the files go to a plain volume (the profile `root` is not read-only)."""
+    write = "echo x > /etc/graderq-test && echo root-writable; stat -f -c %T /sandbox"
+    unbounded = extra_engine.run("root", write, limits={"disk": None})
+    bounded = extra_engine.run("root", write)
+
+    assert unbounded["stdout"].startswith(b"root-writable\n"), unbounded
+    assert b"Read-only file system" in bounded["stderr"]
+    assert bounded["stdout"] == b"tmpfs\n"
+
+
+def test_the_janitor_removes_a_disk_left_without_its_volume() -> None:
+    """A worker that dies between making the image and its volume leaves the image
+    attached to a loop device; a sweep detaches and deletes it once it is old enough."""
+    backend = DockerBackend()
+    directory = backend.disk_dir / backend.node_id()
+    old = directory / "graderq-test-orphan-old.img"
+    new = directory / "graderq-test-orphan-new.img"
+    try:
+        disks.make(old, 4)
+        disks.make(new, 4)
+        past = time.time() - DISK_GRACE - 10
+        os.utime(old, (past, past))
+        done = sweep(backend, max_age=3600)
+
+        assert done.disks == 1
+        assert not old.exists() and not disks.devices(old)
+        assert new.exists() and disks.devices(new)
+    finally:
+        disks.remove(old)
+        disks.remove(new)
+
+
+def test_a_failed_container_create_removes_the_disk_made_for_it(
+    extra_engine: graderq.Engine,
+) -> None:
+    before = disk_objects()
+    with pytest.raises(graderq.DockerError, match="not on the Docker engine"):
+        extra_engine.run("missing_image", "true", files=FILES)
+    assert disk_objects() == before
