@@ -6,8 +6,8 @@ judged (bench/ prints ratios, it asserts no times). Contenders:
 
 - graderq: `graderq.run(PROFILE, COMMAND)` on the default engine.
 - floor: docker-py's low-level create/start/wait/remove with the very create body
-  graderq sends (network none, no log driver, caps dropped, read-only root with an
-  anonymous /sandbox volume, limits), not attached: what no sandbox can beat.
+  graderq sends (network none, no log driver, caps dropped, read-only root with a
+  tmpfs /sandbox, limits), not attached: what no sandbox can beat.
 - docker defaults: the same sequence with Docker's default options (bridge network,
   json-file log), for information; skipped when the daemon cannot start it.
 - epicbox 1.1.0: `epicbox.run` with a profile on the same image, user and isolation, in
