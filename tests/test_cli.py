@@ -644,6 +644,9 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
         def remove_volume(self, name: str) -> None:
             self.api.remove_volume(name)
 
+        def disk_intact(self, name: str, options: dict[str, str] | None) -> bool:
+            return True
+
     monkeypatch.setattr(graderq.sandbox, "DockerBackend", StubBackend)
     result = invoke("janitor", "--json")
     assert result.exit_code == 0, result.output

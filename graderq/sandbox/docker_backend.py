@@ -25,7 +25,7 @@ import docker.errors
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout, RequestException
 
-from graderq.errors import DiskError, DockerError, DockerUnavailable, VolumeInUse
+from graderq.errors import DiskError, DockerError, DockerUnavailable, VolumeInUse, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox import disks
@@ -319,7 +319,7 @@ class DockerBackend:
     def check_workdir(self, name: str) -> None:
         try:
             with engine_errors(f"cannot inspect the working directory volume {name!r}"):
-                labels = self.api.inspect_volume(name).get("Labels") or {}
+                volume = self.api.inspect_volume(name)
         except DockerError as exc:
             if isinstance(exc.__cause__, docker.errors.NotFound):
                 raise ValueError(
@@ -327,10 +327,26 @@ class DockerBackend:
                     "(removed, expired, or made elsewhere)"
                 ) from None
             raise
-        if labels.get(LABEL) != KIND_WORKDIR:
+        if (volume.get("Labels") or {}).get(LABEL) != KIND_WORKDIR:
             raise ValueError(
                 f"Invalid 'workdir': volume {name!r} was not made by graderq.working_directory()"
             )
+        if not self.disk_intact(name, volume.get("Options")):
+            raise WorkdirLost(
+                f"the working directory {name!r} lost its disk (was the host restarted?); "
+                "make a new one"
+            )
+
+    def disk_intact(self, name: str, options: dict[str, str] | None) -> bool:
+        """Whether a volume that is a disk still has its own image on its loop device.
+
+        After a reboot its device is detached, or attached to another sandbox's disk:
+        such a volume must never be mounted again.
+        """
+        device = (options or {}).get("device")
+        if device is None or not self.local:
+            return True
+        return disks.path_of(device) == str(self._image(name))
 
     def remove_volume(self, name: str) -> None:
         """Remove a volume and its disk, if it has one; gone is fine."""

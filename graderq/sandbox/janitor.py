@@ -4,7 +4,8 @@ A sandbox container is abandoned when the process that made it is gone (checked 
 for owners on this machine, where their PIDs are visible) or when it is older than
 any task may run. A working directory is abandoned when it has expired. Volumes still
 in use are left for a later sweep. A disk image whose volume is gone (its maker died
-between the two) is detached and deleted.
+between the two) is detached and deleted, and so is a volume whose disk is gone (its
+loop device was lost in a reboot).
 """
 
 from __future__ import annotations
@@ -100,8 +101,10 @@ def sweep(backend: DockerBackend, max_age: float, now: float | None = None) -> S
         kind = labels.get(LABEL)
         # A sandbox's disk is dangling for a moment before its container is created.
         fresh = now - (_number(labels.get(f"{LABEL}.created")) or 0) < DISK_GRACE
-        if (kind == KIND_SANDBOX and not fresh) or (
-            kind == KIND_WORKDIR and workdir_expired(labels, now)
+        if (
+            (kind == KIND_SANDBOX and not fresh)
+            or (kind == KIND_WORKDIR and workdir_expired(labels, now))
+            or not backend.disk_intact(volume["Name"], volume.get("Options"))
         ):
             try:
                 backend.remove_volume(volume["Name"])

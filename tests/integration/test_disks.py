@@ -9,10 +9,11 @@ import docker
 import pytest
 
 import graderq
+from graderq.errors import WorkdirLost
 from graderq.sandbox import disks
 from graderq.sandbox.docker_backend import DISK_DIR, DISK_LABEL, DockerBackend
 from graderq.sandbox.janitor import DISK_GRACE, sweep
-from tests.integration.support import disk_objects
+from tests.integration.support import disk_objects, volume_exists
 
 FILES = [{"name": "main.py", "content": "print('hi')\n"}]
 ENOSPC = b"No space left on device"
@@ -125,3 +126,22 @@ def test_a_failed_container_create_removes_the_disk_made_for_it(
     with pytest.raises(graderq.DockerError, match="not on the Docker engine"):
         extra_engine.run("missing_image", "true", files=FILES)
     assert disk_objects() == before
+
+
+def test_a_workdir_whose_disk_was_lost_is_never_mounted_again(
+    engine: graderq.Engine, docker_client: docker.DockerClient
+) -> None:
+    """A reboot detaches every loop device; a new disk may then take the device a
+    workdir's volume names. Such a workdir is refused and the janitor removes it."""
+    backend = DockerBackend()
+    workdir = engine.open_workdir(disk=8)
+    try:
+        device = docker_client.volumes.get(workdir.volume).attrs["Options"]["device"]
+        disks.detach(device)  # what a reboot does
+        with pytest.raises(WorkdirLost, match="lost its disk"):
+            engine.run("python", "ls", workdir=workdir)
+        sweep(backend, max_age=3600)
+        assert not volume_exists(docker_client, workdir.volume)
+        assert not disks.image_path(DISK_DIR, backend.node_id(), workdir.volume).exists()
+    finally:
+        engine.close_workdir(workdir)
