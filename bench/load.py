@@ -5,7 +5,9 @@
 Starts its own `celery -A graderq worker -c 2` on dedicated Redis databases, pushes
 the tasks, and checks that none is lost (every task returns its own output), none
 ran twice (graderq's per-task delivery counter is 1 for each) and no sandbox
-container is left. Prints throughput and p50/p99 latency (submit to result stored).
+container or disk is left: every second task sends its number as a file, so its
+sandbox gets a disk of its own. Prints throughput and p50/p99 latency (submit to
+result stored).
 """
 
 from __future__ import annotations
@@ -46,7 +48,11 @@ def produce(first: int, count: int, latencies: list[float], errors: list[str]) -
 
     sent = []
     for i in range(first, first + count):
-        sent.append((i, time.time(), run_sandbox.delay("python", f"echo {i}")))
+        if i % 2:
+            files = [{"name": "n", "content": f"{i}\n"}]
+            sent.append((i, time.time(), run_sandbox.delay("python", "cat n", files=files)))
+        else:
+            sent.append((i, time.time(), run_sandbox.delay("python", f"echo {i}")))
     for i, at, result in sent:
         try:
             value = result.get(timeout=600)
@@ -79,7 +85,9 @@ def main() -> None:
     for url in (BROKER, RESULTS):
         redis.Redis.from_url(url).flushdb()
     from graderq.launcher import start_worker
+    from graderq.sandbox.docker_backend import DISK_DIR
 
+    disks_before = set(DISK_DIR.glob("*/*.img"))
     worker = start_worker("load", Path("/tmp/graderq-load-worker.log"))
     latencies: list[float] = []
     errors: list[str] = []
@@ -107,6 +115,7 @@ def main() -> None:
         for c in api.containers(all=True, filters={"label": "graderq=sandbox"})
         if c["Labels"].get("graderq.owner") in owners
     ]
+    disks_left = set(DISK_DIR.glob("*/*.img")) - disks_before
     print(
         f"{total} tasks from {options.producers} producer threads through 2 worker "
         f"processes in {elapsed:.1f} s"
@@ -120,9 +129,16 @@ def main() -> None:
         f"  ran twice       {sum(count > 1 for count in counts):8d} ({len(counts)} tasks counted)"
     )
     print(f"  containers left {len(left):8d}")
+    print(f"  disks left      {len(disks_left):8d}")
     for error in errors[:10]:
         print("   ", error)
-    ok = not errors and len(counts) == total and max(counts, default=0) == 1 and not left
+    ok = (
+        not errors
+        and len(counts) == total
+        and max(counts, default=0) == 1
+        and not left
+        and not disks_left
+    )
     print("PASS" if ok else "FAIL")
     raise SystemExit(0 if ok else 1)
 

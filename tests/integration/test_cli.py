@@ -84,6 +84,19 @@ def test_doctor_passes_here() -> None:
     assert "FAIL" not in done.stdout and "checks passed" in done.stdout
     for name in ("docker", "graderq/python:3.11", "graderq/gcc:12", "broker", "result backend"):
         assert name in done.stdout
+    assert "bounded disks work" in " ".join(done.stdout.split())
+
+
+def test_doctor_fails_when_no_disk_can_be_made_and_warns_when_unbounded(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    failed = graderq("doctor", GRADERQ_DISK_DIR=str(blocked))
+    unbounded = graderq("doctor", GRADERQ_DEFAULT_LIMITS__DISK="none")
+
+    assert failed.returncode == 1
+    assert "FAIL disks cannot create the sandbox disk" in " ".join(failed.stdout.split())
+    assert unbounded.returncode == 0
+    assert "WARN disks the default 'disk' limit is None" in " ".join(unbounded.stdout.split())
 
 
 def test_doctor_fails_on_a_missing_image(tmp_path: Path) -> None:
