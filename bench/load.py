@@ -85,9 +85,9 @@ def main() -> None:
     for url in (BROKER, RESULTS):
         redis.Redis.from_url(url).flushdb()
     from graderq.launcher import start_worker
-    from graderq.sandbox.docker_backend import DISK_DIR
+    from graderq.settings import get_settings
 
-    disks_before = set(DISK_DIR.glob("*/*.img"))
+    disks_before = set(get_settings().disk_dir.glob("*/*.img"))
     worker = start_worker("load", Path("/tmp/graderq-load-worker.log"))
     latencies: list[float] = []
     errors: list[str] = []
@@ -115,7 +115,7 @@ def main() -> None:
         for c in api.containers(all=True, filters={"label": "graderq=sandbox"})
         if c["Labels"].get("graderq.owner") in owners
     ]
-    disks_left = set(DISK_DIR.glob("*/*.img")) - disks_before
+    disks_left = set(get_settings().disk_dir.glob("*/*.img")) - disks_before
     print(
         f"{total} tasks from {options.producers} producer threads through 2 worker "
         f"processes in {elapsed:.1f} s"

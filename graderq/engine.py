@@ -92,7 +92,7 @@ class Engine:
             self.backend = backend
 
     def _docker(self, url: str | None) -> DockerBackend:
-        return DockerBackend(url, self.settings.docker_timeout, self.settings.disk_dir)
+        return DockerBackend.from_settings(self.settings, url)
 
     @property
     def profiles(self) -> dict[str, Profile]:

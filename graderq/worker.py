@@ -53,7 +53,7 @@ def current_node() -> str:
     settings = get_settings()
     if settings.node:
         return settings.node
-    return DockerBackend(settings.docker_url, settings.docker_timeout).node_id()
+    return DockerBackend.from_settings(settings).node_id()
 
 
 @cache
@@ -96,9 +96,7 @@ class Housekeeper(threading.Thread):
         self.node = node
         self.settings = settings
         self.stopped = threading.Event()
-        self.backend = DockerBackend(
-            settings.docker_url, settings.docker_timeout, settings.disk_dir
-        )
+        self.backend = DockerBackend.from_settings(settings)
 
     def sweep(self) -> None:
         max_age = self.settings.task_time_limit + self.settings.task_time_margin

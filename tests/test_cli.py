@@ -633,10 +633,14 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
         accounting = None
         local = False  # no disk images to look for
 
-        def __init__(self, url: str | None, timeout: float, disk_dir: Path) -> None:
+        def __init__(self) -> None:
             self.api = StubDockerApi()
             self.destroyed: list[str] = []
             made.append(self)
+
+        @classmethod
+        def from_settings(cls, settings: Any) -> StubBackend:
+            return cls()
 
         def destroy(self, container: str) -> None:
             self.destroyed.append(container)

@@ -77,7 +77,7 @@ def test_a_missing_tool_is_a_disk_error_and_leaves_no_image(
 
 
 def test_a_disk_on_a_remote_engine_is_refused_before_anything_is_made(tmp_path: Path) -> None:
-    backend = DockerBackend(disk_dir=tmp_path)
+    backend = DockerBackend(None, 60, tmp_path)
     backend._api = SimpleNamespace(base_url="http://10.0.0.9:2375")  # type: ignore[assignment]
     with pytest.raises(DiskError, match=r"10\.0\.0\.9:2375 is elsewhere"):
         backend.create_volume({}, disk=64)

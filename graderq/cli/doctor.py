@@ -71,7 +71,7 @@ def docker_location(settings: Settings) -> str:
 
 
 def check_docker(settings: Settings, timeout: float) -> tuple[Check, DockerBackend | None]:
-    backend = DockerBackend(settings.docker_url, timeout, settings.disk_dir)
+    backend = DockerBackend.from_settings(settings.model_copy(update={"docker_timeout": timeout}))
     where = docker_location(settings)
     try:
         version = backend.api.version()

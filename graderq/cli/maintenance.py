@@ -68,7 +68,7 @@ def janitor(as_json: bool) -> None:
 
     settings = get_settings()
     max_age = settings.task_time_limit + settings.task_time_margin
-    backend = DockerBackend(settings.docker_url, settings.docker_timeout, settings.disk_dir)
+    backend = DockerBackend.from_settings(settings)
     done = sweep(backend, max_age)
     if as_json:
         print_json(

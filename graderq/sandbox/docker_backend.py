@@ -47,6 +47,7 @@ from graderq.sandbox.spec import (
     create_body,
     owner_labels,
 )
+from graderq.settings import Settings
 
 log = logging.getLogger("graderq.sandbox")
 _UNKNOWN = object()
@@ -57,7 +58,6 @@ DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
 WAIT_GRACE = 30.0
 """Seconds the daemon may take to report a killed or exited container as stopped."""
-DISK_DIR = Path("/var/lib/graderq/disks")
 DISK_LABEL = f"{LABEL}.disk"
 """On a volume that is a bounded disk: its size in megabytes."""
 
@@ -85,9 +85,7 @@ def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
 class DockerBackend:
     """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket)."""
 
-    def __init__(
-        self, base_url: str | None = None, timeout: float = 60, disk_dir: Path = DISK_DIR
-    ) -> None:
+    def __init__(self, base_url: str | None, timeout: float, disk_dir: Path) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.disk_dir = disk_dir
@@ -99,6 +97,11 @@ class DockerBackend:
         self._cgroups: dict[str, str] = {}
         self._disks: dict[str, str] = {}
         self._network_ready = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
+        """The backend that `settings` describe; `base_url` names another daemon."""
+        return cls(base_url or settings.docker_url, settings.docker_timeout, settings.disk_dir)
 
     @property
     def api(self) -> docker.APIClient:

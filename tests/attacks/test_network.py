@@ -22,7 +22,7 @@ import pytest
 import graderq
 from graderq.sandbox import DockerBackend
 from graderq.sandbox.spec import SANDBOX_NETWORK
-from graderq.settings import Settings
+from graderq.settings import Settings, get_settings
 from tests.attacks.support import assert_still_works, fields, probe
 
 pytestmark = pytest.mark.timeout(60)
@@ -35,7 +35,7 @@ SIOCGIFADDR = 0x8915
 def gateway(docker_client: docker.DockerClient) -> str:
     """The host's address on the sandbox network's bridge (the sandboxes' gateway), read
     from the bridge interface itself."""
-    DockerBackend().ensure_network()
+    DockerBackend.from_settings(get_settings()).ensure_network()
     bridge = docker_client.networks.get(SANDBOX_NETWORK).attrs
     interface = bridge["Options"]["com.docker.network.bridge.name"]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

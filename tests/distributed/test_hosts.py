@@ -10,6 +10,7 @@ import pytest
 from graderq import client
 from graderq.app import app
 from graderq.sandbox import DockerBackend
+from graderq.settings import get_settings
 
 from .conftest import Worker, wait_until
 
@@ -36,14 +37,23 @@ def volume_exists(docker_url: str | None, name: str) -> bool:
 
 
 def test_the_two_daemons_are_two_nodes(second_docker: str) -> None:
-    assert DockerBackend().node_id() != DockerBackend(second_docker).node_id()
-    assert DockerBackend().node_id() == DockerBackend().node_id()
+    assert (
+        DockerBackend.from_settings(get_settings()).node_id()
+        != DockerBackend.from_settings(get_settings(), second_docker).node_id()
+    )
+    assert (
+        DockerBackend.from_settings(get_settings()).node_id()
+        == DockerBackend.from_settings(get_settings()).node_id()
+    )
 
 
 def test_workdir_runs_are_pinned_to_the_host_that_holds_it(
     workers: tuple[Worker, Worker], second_docker: str
 ) -> None:
-    urls = {DockerBackend().node_id(): None, DockerBackend(second_docker).node_id(): second_docker}
+    urls = {
+        DockerBackend.from_settings(get_settings()).node_id(): None,
+        DockerBackend.from_settings(get_settings(), second_docker).node_id(): second_docker,
+    }
     with client.working_directory() as workdir:
         host_url = urls[workdir.node]
         other_url = second_docker if host_url is None else None

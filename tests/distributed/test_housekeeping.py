@@ -15,7 +15,7 @@ from graderq.engine import Engine
 from graderq.limits import Limits
 from graderq.sandbox import ContainerSpec, DockerBackend
 from graderq.sandbox.janitor import sweep
-from graderq.settings import Settings
+from graderq.settings import Settings, get_settings
 from graderq.worker import node_alive
 
 from .conftest import REPO, Worker, wait_until
@@ -57,7 +57,7 @@ def test_a_producer_killed_inside_a_workdir_block_leaves_nothing(
 
 
 def test_janitor_removes_orphans_and_keeps_what_is_alive() -> None:
-    backend = DockerBackend()
+    backend = DockerBackend.from_settings(get_settings())
     engine = Engine(backend=backend, settings=Settings(workdir_ttl=-1))
     expired = engine.open_workdir()
     fresh = Engine(backend=backend, settings=Settings(workdir_ttl=3600)).open_workdir()
@@ -99,7 +99,7 @@ def test_producer_needs_no_docker_engine(start_worker: Callable[..., Worker]) ->
 
 def test_heartbeat_marks_live_nodes(start_worker: Callable[..., Worker]) -> None:
     worker = start_worker("beating", concurrency=1)
-    node = DockerBackend().node_id()
+    node = DockerBackend.from_settings(get_settings()).node_id()
     wait_until(lambda: node_alive(node), 20, "the node's heartbeat")
     assert not node_alive("no-such-node")
     worker.stop()

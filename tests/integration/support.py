@@ -15,8 +15,7 @@ import pytest
 
 from graderq.limits import Ceilings, Limits
 from graderq.sandbox import disks
-from graderq.sandbox.docker_backend import DISK_DIR
-from graderq.settings import Settings
+from graderq.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES_FILE = REPO / "configs" / "profiles.toml"
@@ -69,10 +68,12 @@ def _ours(labels: dict[str, str]) -> bool:
 
 def disk_objects() -> dict[str, dict[str, str]]:
     """Sandbox disk images, and loop devices on them: "disk path" / "loop device"."""
-    found: dict[str, dict[str, str]] = {f"disk {image}": {} for image in DISK_DIR.glob("*/*.img")}
+    found: dict[str, dict[str, str]] = {
+        f"disk {image}": {} for image in get_settings().disk_dir.glob("*/*.img")
+    }
     for entry in Path("/sys/block").glob("loop*"):
         backing = disks.path_of(f"/dev/{entry.name}")
-        if backing and backing.startswith(f"{DISK_DIR}/"):
+        if backing and backing.startswith(f"{get_settings().disk_dir}/"):
             found[f"loop /dev/{entry.name}"] = {"backing": backing}
     return found
 

@@ -11,8 +11,9 @@ import pytest
 import graderq
 from graderq.errors import WorkdirLost
 from graderq.sandbox import disks
-from graderq.sandbox.docker_backend import DISK_DIR, DISK_LABEL, DockerBackend
+from graderq.sandbox.docker_backend import DISK_LABEL, DockerBackend
 from graderq.sandbox.janitor import DISK_GRACE, sweep
+from graderq.settings import get_settings
 from tests.integration.support import disk_objects, volume_exists
 
 FILES = [{"name": "main.py", "content": "print('hi')\n"}]
@@ -61,7 +62,11 @@ def test_a_workdir_disk_keeps_its_files_and_its_bound_across_runs(
     assert labels[DISK_LABEL] == "16"
     assert second["stdout"].split()[-1] == b"four" and ENOSPC in second["stderr"], second
     assert megabytes_free(third["stdout"]) >= megabytes_free(first["stdout"]) - 1
-    image = disks.image_path(DISK_DIR, DockerBackend().node_id(), workdir.volume)
+    image = disks.image_path(
+        get_settings().disk_dir,
+        DockerBackend.from_settings(get_settings()).node_id(),
+        workdir.volume,
+    )
     assert not image.exists() and not disks.devices(image)  # removed with the workdir
 
 
@@ -100,7 +105,7 @@ def test_without_a_disk_limit_the_root_is_as_writable_as_the_profile_says(
 def test_the_janitor_removes_a_disk_left_without_its_volume() -> None:
     """A worker that dies between making the image and its volume leaves the image
     attached to a loop device; a sweep detaches and deletes it once it is old enough."""
-    backend = DockerBackend()
+    backend = DockerBackend.from_settings(get_settings())
     directory = backend.disk_dir / backend.node_id()
     old = directory / "graderq-test-orphan-old.img"
     new = directory / "graderq-test-orphan-new.img"
@@ -133,7 +138,7 @@ def test_a_workdir_whose_disk_was_lost_is_never_mounted_again(
 ) -> None:
     """A reboot detaches every loop device; a new disk may then take the device a
     workdir's volume names. Such a workdir is refused and the janitor removes it."""
-    backend = DockerBackend()
+    backend = DockerBackend.from_settings(get_settings())
     workdir = engine.open_workdir(disk=8)
     try:
         device = docker_client.volumes.get(workdir.volume).attrs["Options"]["device"]
@@ -142,6 +147,8 @@ def test_a_workdir_whose_disk_was_lost_is_never_mounted_again(
             engine.run("python", "ls", workdir=workdir)
         sweep(backend, max_age=3600)
         assert not volume_exists(docker_client, workdir.volume)
-        assert not disks.image_path(DISK_DIR, backend.node_id(), workdir.volume).exists()
+        assert not disks.image_path(
+            get_settings().disk_dir, backend.node_id(), workdir.volume
+        ).exists()
     finally:
         engine.close_workdir(workdir)
