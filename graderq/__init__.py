@@ -3,6 +3,7 @@
 The top level is epicbox's API, so `import graderq as epicbox` is a drop-in switch.
 """
 
+from graderq import exceptions
 from graderq.engine import (
     Engine,
     Sandbox,
@@ -15,10 +16,20 @@ from graderq.engine import (
     start,
     working_directory,
 )
-from graderq.errors import DockerError, GraderqError, LimitError
+from graderq.errors import (
+    DockerError,
+    FileError,
+    GraderqError,
+    LimitError,
+    NoWorker,
+    ProfileError,
+    RequestError,
+    RequestTooLarge,
+    UnknownTask,
+    WorkdirLost,
+)
 from graderq.limits import Limits
-from graderq.profiles import Profile, ProfileError
-from graderq.request import FileError, RequestTooLarge
+from graderq.profiles import Profile
 
 
 def __getattr__(name: str) -> object:
@@ -38,14 +49,19 @@ __all__ = [
     "GraderqError",
     "LimitError",
     "Limits",
+    "NoWorker",
     "Profile",
     "ProfileError",
+    "RequestError",
     "RequestTooLarge",
     "Sandbox",
+    "UnknownTask",
+    "WorkdirLost",
     "WorkingDirectory",
     "configure",
     "create",
     "destroy",
+    "exceptions",
     "get_engine",
     "run",
     "start",

@@ -9,8 +9,6 @@ from typing import Any
 
 from celery import Celery, Task
 
-from graderq.errors import LimitError
-from graderq.limits import merge
 from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
 from graderq.settings import Settings, get_settings
 
@@ -50,7 +48,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 class GraderqTask(Task):
-    """Short argument reprs (no file contents, no stdin) and per-call time limits."""
+    """Short argument reprs (no file contents, no stdin); the worker sets the time limits
+    (graderq.timelimits)."""
+
+    Request = "graderq.timelimits:WorkerRequest"
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         arguments = call_arguments(self, args or (), kwargs or {})
@@ -60,11 +61,6 @@ class GraderqTask(Task):
                 options.setdefault("expires", get_settings().workdir_ttl)
             options.setdefault("argsrepr", "()")
             options.setdefault("kwargsrepr", short_repr(arguments))
-            realtime = expected_realtime(arguments.get("limits"))
-            if realtime is not None:
-                margin = get_settings().task_time_margin
-                options.setdefault("soft_time_limit", realtime + margin)
-                options.setdefault("time_limit", realtime + 2 * margin)
         return super().apply_async(args, kwargs, **options)
 
 
@@ -90,19 +86,13 @@ def short_repr(arguments: dict[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def expected_realtime(limits: Any) -> float | None:
-    """The realtime a request will run under, if the producer can tell (else None)."""
-    try:
-        return merge(limits, get_settings().default_limits).realtime
-    except LimitError:
-        return None  # the worker refuses the request with the full message
-
-
 def make_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from `settings` (the environment's by default)."""
     settings = settings or get_settings()
     celery = Celery("graderq", task_cls=GraderqTask, include=["graderq.tasks"])
     celery.conf.update(celery_config(settings))
+    # graderq's worker behaviour, in workers of this app only (never in an LMS's own).
+    celery.steps["worker"].add("graderq.worker:GraderqNode")
     return celery
 
 

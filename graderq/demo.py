@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from graderq.app import app
-from graderq.client import compile_and_run
+from graderq.client import grade
 from graderq.launcher import WorkerProcess, start_worker
 
 SUBMISSION = r"""
@@ -42,41 +42,32 @@ def main() -> int:
     worker = local_worker()
     try:
         started = time.monotonic()
-        outcome = compile_and_run(
-            {
+        report = grade(
+            run={"profile_name": "gcc_run", "command": "./main", "limits": {"cputime": 1}},
+            tests=[{"stdin": given, "expected": expected} for given, expected in TESTS],
+            compile={
                 "profile_name": "gcc_compile",
                 "command": "gcc -O2 -o main main.c",
                 "limits": {"cputime": 5, "realtime": 10, "memory": 256},
             },
-            [
-                {
-                    "profile_name": "gcc_run",
-                    "command": "./main",
-                    "stdin": given,
-                    "limits": {"cputime": 1, "memory": 64},
-                }
-                for given, _ in TESTS
-            ],
             files=[{"name": "main.c", "content": SUBMISSION}],
         ).get(timeout=120)
         elapsed = time.monotonic() - started
     finally:
         if worker is not None:
             worker.stop()
-    if not outcome["compiled"]:
-        print("compile error:\n" + outcome["compile"]["stderr"].decode(errors="replace"))
+    if report["verdict"] == "compile error":
+        print("compile error:\n" + report["compile"]["stderr"].decode(errors="replace"))
         return 1
-    passed = 0
-    for (given, expected), result in zip(TESTS, outcome["runs"], strict=True):
-        got = result["stdout"].decode(errors="replace").rstrip()
-        verdict = "accepted" if result["exit_code"] == 0 and got == expected else "wrong"
-        passed += verdict == "accepted"
+    for (given, expected), test in zip(TESTS, report["tests"], strict=True):
+        got = test["stdout"].decode(errors="replace").rstrip()
         print(
             f"  test {given!r:26} expected {expected!r:14} got {got!r:14} "
-            f"{verdict:9} {result['duration']:.3f} s"
+            f"{test['verdict']:9} {test['duration']:.3f} s"
         )
-    print(f"{passed}/{len(TESTS)} tests passed; graded through the queue in {elapsed:.2f} s")
-    return 0 if passed == len(TESTS) else 1
+    passed, total = report["passed"], report["total"]
+    print(f"{passed}/{total} tests passed; graded through the queue in {elapsed:.2f} s")
+    return 0 if passed == total else 1
 
 
 if __name__ == "__main__":

@@ -14,36 +14,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from graderq import limits as limits_
-from graderq.profiles import Profile, ProfileError, ProfileTable, build_profiles, load_profiles
+from graderq.errors import ProfileError, WorkdirError
+from graderq.profiles import Profile, ProfileTable, build_profiles, load_profiles
 from graderq.request import SandboxFile, check_size, parse_command, parse_files, parse_stdin
-from graderq.sandbox import Backend, ContainerSpec, DockerBackend, to_result
+from graderq.sandbox import Backend, ContainerSpec, to_result
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL, owner_labels
 from graderq.settings import Settings, get_settings
+from graderq.workdir import WorkingDirectory
 
 log = logging.getLogger("graderq")
-
-
-class WorkingDirectory(dict):
-    """A Docker volume shared by the runs given it; made by `working_directory()`.
-
-    A small dict, {'volume': name, 'node': host or None}, so that any JSON encoder
-    carries it from a producer to the workers unchanged.
-    """
-
-    def __init__(self, volume: str, node: str | None = None) -> None:
-        super().__init__(volume=volume, node=node)
-
-    @property
-    def volume(self) -> str:
-        return self["volume"]
-
-    @property
-    def node(self) -> str | None:
-        return self["node"]
-
-    def __repr__(self) -> str:
-        where = f" node={self.node}" if self.node else ""
-        return f"<WorkingDirectory: {self.volume}{where}>"
 
 
 class Sandbox:
@@ -91,7 +70,9 @@ class Engine:
         if backend is not None:
             self.backend = backend
 
-    def _docker(self, url: str | None) -> DockerBackend:
+    def _docker(self, url: str | None) -> Backend:
+        from graderq.sandbox.docker_backend import DockerBackend  # workers' dependency
+
         return DockerBackend.from_settings(self.settings, url)
 
     @property
@@ -127,7 +108,7 @@ class Engine:
         """Create a sandbox with `files` written into /sandbox, ready to start."""
         profile = self.profile(profile_name)
         if workdir is not None and not isinstance(workdir, WorkingDirectory):
-            raise ValueError(
+            raise WorkdirError(
                 "Invalid 'workdir': it must be created with graderq.working_directory()"
             )
         command = parse_command(command) or profile.command or "true"

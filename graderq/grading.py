@@ -36,6 +36,16 @@ def same_output(got: bytes, expected: bytes, exact: bool = False) -> bool:
     return lines(got) == lines(expected)
 
 
+def run_failed(result: Mapping[str, Any]) -> bool:
+    """Whether a run failed: non-zero or no exit code, timeout, OOM or truncated output."""
+    return bool(
+        result["exit_code"] != 0
+        or result["timeout"]
+        or result["oom_killed"]
+        or result.get("output_truncated")
+    )
+
+
 def judge_run(result: Mapping[str, Any], expected: bytes, exact: bool = False) -> Verdict:
     """The verdict of one test run: limits first, then the exit code, then the output."""
     if result["output_truncated"]:

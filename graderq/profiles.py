@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
-from graderq.errors import GraderqError
+from graderq.errors import ProfileError
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -30,10 +30,6 @@ class Profile:
         if not value.strip():
             raise ValueError("must not be empty")
         return value
-
-
-class ProfileError(GraderqError, ValueError):
-    """A profile definition is malformed."""
 
 
 ProfileTable = Iterable[Profile] | Mapping[str, Mapping[str, Any]]

@@ -11,11 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from graderq.errors import GraderqError
-
-
-class FileError(GraderqError, ValueError):
-    """A file to write into the sandbox is malformed."""
+from graderq.errors import FileError, RequestTooLarge, RequestTypeError
 
 
 class SandboxFile(BaseModel):
@@ -93,18 +89,16 @@ def parse_stdin(stdin: Any) -> bytes | None:
         return stdin.encode()
     if isinstance(stdin, bytes | bytearray | memoryview):
         return bytes(stdin)
-    raise TypeError(f"stdin must be bytes or str, not {type(stdin).__name__}")
+    raise RequestTypeError(f"stdin must be bytes or str, not {type(stdin).__name__}")
 
 
 def parse_command(command: Any) -> str | None:
     """The command is a shell command line, or None for the profile's own."""
     if command is None or isinstance(command, str):
         return command
-    raise TypeError(f"command must be a str (run by /bin/sh -c), not {type(command).__name__}")
-
-
-class RequestTooLarge(GraderqError, ValueError):
-    """A request carries more files or bytes than the operator allows."""
+    raise RequestTypeError(
+        f"command must be a str (run by /bin/sh -c), not {type(command).__name__}"
+    )
 
 
 def check_size(

@@ -12,16 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from graderq.engine import WorkingDirectory
-from graderq.errors import GraderqError
+from graderq.errors import WorkdirError
+from graderq.workdir import WorkingDirectory, as_workdir
 
 DEFAULT_QUEUE = "graderq"
 NODE_QUEUE_PREFIX = "graderq.node."
 _NODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-
-class WorkdirError(GraderqError, ValueError):
-    """A workdir handle is malformed or names no node."""
 
 
 def node_queue(node: str) -> str:
@@ -39,19 +35,6 @@ def workdir_route(workdir: WorkingDirectory) -> dict[str, str]:
         )
     queue = node_queue(workdir.node)
     return {"queue": queue, "routing_key": queue}
-
-
-def as_workdir(value: Any) -> WorkingDirectory | None:
-    """A WorkingDirectory from a handle or its JSON form {'volume': ..., 'node': ...}."""
-    if value is None or isinstance(value, WorkingDirectory):
-        return value
-    if isinstance(value, Mapping) and set(value) <= {"volume", "node"}:
-        volume, node = value.get("volume"), value.get("node")
-        if isinstance(volume, str) and volume and (node is None or isinstance(node, str)):
-            return WorkingDirectory(volume, node)
-    raise ValueError(
-        "Invalid 'workdir': it must be created with graderq.client.working_directory()"
-    )
 
 
 def call_arguments(
@@ -80,7 +63,7 @@ def route_task(
         return None  # a bad call: the worker reports it; route it anywhere
     try:
         workdir = as_workdir(arguments.get("workdir"))
-    except ValueError:
+    except WorkdirError:
         return None
     if workdir is None or not workdir.node:
         return None

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graderq.limits import Ceilings, Limits
@@ -89,8 +89,20 @@ class Settings(BaseSettings):
     workdir_timeout: float = Field(
         30,
         description="Seconds a producer waits for a worker to create a working directory "
-        "before WorkdirLost.",
+        "before NoWorker.",
     )
+    broker_timeout: float = Field(
+        10,
+        description="Seconds a producer waits for an unreachable broker or result backend "
+        "before BackendUnavailable.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Key of the HMAC-SHA256 signature of webhook callbacks; unset: none sent."
+    )
+    webhook_retry_for: float = Field(
+        600, description="Seconds a worker keeps retrying a webhook that fails, with backoff."
+    )
+    webhook_timeout: float = Field(10, description="Seconds one webhook POST may take.")
 
     @field_validator("default_limits", "limit_ceilings", mode="before")
     @classmethod

@@ -6,7 +6,6 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ from click.testing import CliRunner, Result
 import graderq
 import graderq.engine
 import graderq.sandbox
-from graderq import client
+from graderq import client, records, tasks, worker
+from graderq.app import app
 from graderq.cli import cli, maintenance, running
-from graderq.cli import grading as cli_grading
 from graderq.cli.exits import ExitCode, exit_code_for
 from graderq.cli.output import seconds, shown_text, size
 from graderq.cli.params import load_tests, parse_limit_value, parse_limits, read_sandbox_file
@@ -333,24 +332,17 @@ def eager_submit(
     return EagerResult(str(uuid.uuid4()), value, state)
 
 
-@contextmanager
-def local_workdir(timeout: float | None = None) -> Iterator[WorkingDirectory]:
-    """client.working_directory's stand-in: a workdir of the default (fake) engine."""
-    engine = graderq.get_engine()
-    workdir = engine.open_workdir(node="fake-node")
-    try:
-        yield workdir
-    finally:
-        engine.close_workdir(workdir)
-
-
 @pytest.fixture
-def queue(monkeypatch: pytest.MonkeyPatch, backend: FakeBackend) -> FakeBackend:
-    """client.submit and client.working_directory on the fake engine, no broker."""
+def queue(monkeypatch: pytest.MonkeyPatch, backend: FakeBackend) -> Iterator[FakeBackend]:
+    """client.submit on the fake engine, and graderq's tasks run eagerly on it: no broker."""
     monkeypatch.setattr(client, "submit", eager_submit)
-    monkeypatch.setattr(client, "working_directory", local_workdir)
-    monkeypatch.setattr(running, "live_nodes", lambda redis_client: ["fake-node"])
-    return backend
+    monkeypatch.setattr(running, "live_nodes", lambda: ["fake-node"])
+    monkeypatch.setattr(records, "issue", lambda task_id, callback=None: None)
+    monkeypatch.setattr(tasks, "_engine", graderq.get_engine)
+    monkeypatch.setattr(worker, "current_node", lambda: "fake-node")
+    app.conf.task_always_eager = True
+    yield backend
+    app.conf.task_always_eager = False
 
 
 def test_submit_waits_for_the_result(queue: FakeBackend) -> None:
@@ -370,7 +362,7 @@ def test_submit_without_a_result_in_time_is_an_infrastructure_error(
             raise CeleryTimeout()
 
     monkeypatch.setattr(client, "submit", lambda *args, **kwargs: Never())
-    monkeypatch.setattr(running, "live_nodes", lambda redis_client: [])
+    monkeypatch.setattr(running, "live_nodes", lambda: [])
     result = invoke("submit", "py", "true", "--timeout", "0.01")
     assert result.exit_code == ExitCode.INFRASTRUCTURE
     assert "no worker is alive" in result.stderr and "no result within 0.01 s" in result.stderr
@@ -502,38 +494,6 @@ def test_grade_input_errors(queue: FakeBackend, tmp_path: Path, tests_folder: Pa
     assert unknown.exit_code == ExitCode.USAGE and "Profile not found: 'nope'" in unknown.stderr
     assert invoke("grade", "py", "--tests", str(tests_folder)).exit_code == ExitCode.USAGE
     assert queue.created == []
-
-
-class Scripted:
-    """An AsyncResult stand-in that is ready from its `polls`+1-th look (ready or get) on."""
-
-    def __init__(self, value: str, polls: int) -> None:
-        self.value = value
-        self.polls = polls
-
-    def ready(self) -> bool:
-        self.polls -= 1
-        return self.polls < 0
-
-    def get(self, **kwargs: Any) -> str:
-        if not self.ready():
-            raise CeleryTimeout()
-        return self.value
-
-
-def test_gather_reports_results_as_they_finish_and_keeps_their_order() -> None:
-    # The slow one is waited on (client.wait) once the ready ones are collected.
-    pending: list[Any] = [Scripted("slow", 2), Scripted("fast", 0), Scripted("middle", 0)]
-    finished: list[int] = []
-    results = cli_grading.gather(pending, WorkingDirectory("volume"), None, finished.append)
-    assert results == ["slow", "fast", "middle"]
-    assert finished == [1, 2, 0]
-
-
-def test_gather_gives_up_at_the_deadline() -> None:
-    pending: list[Any] = [Scripted("never", 10**9)]
-    with pytest.raises(CeleryTimeout, match="1 tests had no result"):
-        cli_grading.gather(pending, WorkingDirectory("v"), deadline=0)
 
 
 # --- doctor, images, janitor ------------------------------------------------------------

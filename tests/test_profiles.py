@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from graderq.profiles import Profile, ProfileError, build_profiles, load_profiles
+from graderq.errors import ProfileError
+from graderq.profiles import Profile, build_profiles, load_profiles
 from graderq.settings import DEFAULT_PROFILES_FILE
 
 

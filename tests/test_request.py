@@ -1,6 +1,7 @@
 import pytest
 
-from graderq.request import FileError, parse_command, parse_files, parse_stdin
+from graderq.errors import FileError
+from graderq.request import parse_command, parse_files, parse_stdin
 
 
 def test_files_are_validated_and_str_content_encoded() -> None:

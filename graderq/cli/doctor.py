@@ -14,10 +14,11 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
+from graderq import records
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import stdout_console
-from graderq.errors import DockerError
-from graderq.profiles import Profile, ProfileError, load_profiles
+from graderq.errors import DockerError, ProfileError
+from graderq.profiles import Profile, load_profiles
 from graderq.sandbox import DockerBackend
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
 from graderq.settings import Settings, get_settings
@@ -154,7 +155,7 @@ def check_result_backend(url: str, timeout: float) -> list[Check]:
         return [Check("result backend", Status.FAIL, f"{shown}: {exc}", fix)]
     try:
         version = client.info("server").get("redis_version")
-        nodes = live_nodes(client)
+        nodes = records.live_nodes(client)
     except redis.RedisError as exc:
         fix = f"start Redis: {PROVISION}, or set GRADERQ_RESULT_BACKEND"
         return [Check("result backend", Status.FAIL, f"{shown} unreachable: {exc}", fix)]
@@ -168,14 +169,6 @@ def check_result_backend(url: str, timeout: float) -> list[Check]:
         fix = "to grade through the queue, start one on each Docker host: celery -A graderq worker"
         checks.append(Check("workers", Status.WARN, "no live worker", fix))
     return checks
-
-
-def live_nodes(client: redis.Redis) -> list[str]:
-    """The Docker hosts (nodes) with a live worker: their heartbeats in the result backend."""
-    from graderq import keys
-
-    found = client.scan_iter(match=f"{keys.NODE_HEARTBEAT}*")
-    return sorted(key.decode().removeprefix(keys.NODE_HEARTBEAT) for key in found)
 
 
 def run_checks(timeout: float = DEFAULT_TIMEOUT) -> list[Check]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.progress import (
@@ -21,88 +20,32 @@ from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, report_view, stderr_console, stdout_console
 from graderq.cli.params import TestCase, files_option, limits_option, load_tests
 
-if TYPE_CHECKING:
-    from celery.result import AsyncResult
 
-    from graderq.engine import WorkingDirectory
-
-WAIT_SLICE = 1.0
-"""Seconds one wait for the oldest pending test may block before the others are polled."""
-
-
-def gather(
-    pending: Sequence[AsyncResult],
-    workdir: WorkingDirectory,
-    deadline: float | None = None,
-    finished: Callable[[int], None] = lambda index: None,
-) -> list[dict[str, Any]]:
-    """The results of `pending`, in order; `finished(index)` is called as each arrives.
-
-    Waits on the oldest pending result a slice at a time (client.wait: a lost workdir
-    host raises WorkdirLost) and collects every other one that is ready meanwhile.
-    """
-    from celery.exceptions import TimeoutError as CeleryTimeout
-
-    from graderq import client
-
-    results: list[Any] = [None] * len(pending)
-    waiting = list(range(len(pending)))
-
-    def collect(index: int, result: Any) -> None:
-        results[index] = result
-        waiting.remove(index)
-        finished(index)
-
-    while waiting:
-        for index in [i for i in waiting if pending[i].ready()]:
-            collect(index, client.wait(pending[index], workdir))
-        if not waiting:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            raise CeleryTimeout(f"{len(waiting)} tests had no result in time")
-        head = waiting[0]
-        try:
-            result = client.wait(pending[head], workdir, timeout=WAIT_SLICE)
-        except CeleryTimeout:
-            continue
-        collect(head, result)
-    return results
-
-
-def remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.monotonic(), 0.001)
-
-
-def grade_cases(
+def grade_with_progress(
     cases: Sequence[TestCase],
     run_step: dict[str, Any],
     compile_step: dict[str, Any],
     files: list[dict[str, Any]] | None,
+    exact: bool,
     progress: Progress,
     timeout: float | None = None,
 ) -> dict[str, Any]:
-    """compile_and_run's outcome ({'compiled', 'compile', 'runs'}) for `cases`, built from
-    client primitives: one workdir, one compile step, then one submitted run per case."""
+    """client.grade's report for `cases`, drawing its progress as the tests finish."""
     from graderq import client
-    from graderq.tasks import compile_failed, summary
 
-    deadline = None if timeout is None else time.monotonic() + timeout
-    with client.working_directory() as workdir:
-        preparing = compile_step["command"] == "true"
-        step = progress.add_task("preparing" if preparing else "compiling", total=None)
-        compiled = client.run(
-            **compile_step,
-            files=files,
-            workdir=workdir,
-            timeout=remaining(deadline),
-        )
-        progress.remove_task(step)
-        if compile_failed(compiled):
-            return summary(compiled, [], skipped=len(cases))
-        bar = progress.add_task("testing", total=len(cases))
-        pending = [client.submit(**run_step, stdin=case.stdin, workdir=workdir) for case in cases]
-        runs = gather(pending, workdir, deadline, lambda index: progress.advance(bar))
-        return summary(compiled, runs)
+    tests = [{"name": case.name, "stdin": case.stdin, "expected": case.expected} for case in cases]
+    preparing = compile_step["command"] == "true"
+    step = progress.add_task("preparing" if preparing else "compiling", total=None)
+    bar: list[Any] = []
+
+    def advance(done: int, total: int) -> None:
+        if not bar:
+            progress.remove_task(step)
+            bar.append(progress.add_task("testing", total=total))
+        progress.update(bar[0], completed=done)
+
+    handle = client.grade(run_step, tests, compile_step, files, exact)
+    return client.wait(handle, timeout=timeout, progress=advance)
 
 
 def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> list[TestCase]:
@@ -178,8 +121,6 @@ def grade(
     and compares each output with the expected one (trailing whitespace ignored unless
     --exact). PROFILE runs the tests.
     """
-    from graderq.grading import report
-
     compile_step = {
         "profile_name": compile_profile or profile,
         "command": compile_command or "true",
@@ -198,9 +139,9 @@ def grade(
         disable=as_json or not console.is_terminal,
     )
     with progress:
-        outcome = grade_cases(cases, run_step, compile_step, files, progress, timeout)
-    tests = [{"name": case.name, "expected": case.expected} for case in cases]
-    summary = report(outcome, tests, exact)
+        summary = grade_with_progress(
+            cases, run_step, compile_step, files, exact, progress, timeout
+        )
     if as_json:
         print_json(summary)
     else:

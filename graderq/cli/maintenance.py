@@ -10,18 +10,14 @@ import click
 import graderq
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, stdout_console
-from graderq.errors import GraderqError
-
-
-class MissingBuilder(GraderqError):
-    """The image builder script is not where a source checkout keeps it."""
+from graderq.errors import MissingTool
 
 
 def build_script() -> Path:
     """workers/images/build.sh of the checkout this graderq package is installed from."""
     script = Path(graderq.__file__).resolve().parent.parent / "workers" / "images" / "build.sh"
     if not script.is_file():
-        raise MissingBuilder(
+        raise MissingTool(
             f"the image builder {script} is missing: it ships with graderq's source "
             "checkout; install graderq from a clone (pip install -e .) to build images"
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Mapping
@@ -13,6 +12,9 @@ from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
+
+from graderq.grading import run_failed
+from graderq.plain_json import jsonable
 
 KIB = 1024
 NOTHING = "-"
@@ -59,29 +61,6 @@ def shown_text(data: bytes) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
-def encode_output(data: bytes) -> tuple[str, str]:
-    """Bytes for JSON: (text, "utf-8") when valid UTF-8, else (base64, "base64")."""
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return base64.b64encode(data).decode("ascii"), "base64"
-
-
-def jsonable(value: Any) -> Any:
-    """`value` with every bytes item KEY replaced by text plus KEY_encoding (utf-8/base64)."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(item, bytes | bytearray):
-                out[key], out[f"{key}_encoding"] = encode_output(bytes(item))
-            else:
-                out[key] = jsonable(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    return value
-
-
 def print_json(value: Any) -> None:
     """One JSON document on stdout, written as is (no markup, emoji or wrapping)."""
     click.echo(json.dumps(jsonable(value), indent=2))
@@ -89,16 +68,6 @@ def print_json(value: Any) -> None:
 
 def verdict_style(verdict: str) -> str:
     return "green" if verdict == "accepted" else "red"
-
-
-def result_failed(result: Mapping[str, Any]) -> bool:
-    """Whether a run failed: non-zero or no exit code, timeout, OOM or truncated output."""
-    return bool(
-        result["exit_code"] != 0
-        or result["timeout"]
-        or result["oom_killed"]
-        or result["output_truncated"]
-    )
 
 
 def flags(result: Mapping[str, Any]) -> list[str]:
@@ -115,7 +84,7 @@ def stream(title: str, data: bytes) -> RenderableType:
 
 def result_view(result: Mapping[str, Any]) -> RenderableType:
     """A run's output, then its exit code, flags and measured figures."""
-    failed = result_failed(result)
+    failed = run_failed(result)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()

@@ -7,10 +7,11 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from graderq.cli.doctor import live_nodes
 from graderq.cli.exits import EPILOG, ExitCode
-from graderq.cli.output import print_json, result_failed, result_view, stdout_console
+from graderq.cli.output import print_json, result_view, stdout_console
 from graderq.cli.params import files_option, limits_option
+from graderq.grading import run_failed
+from graderq.records import live_nodes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,7 +71,7 @@ def finish(result: Mapping[str, Any], as_json: bool) -> None:
         print_json(result)
     else:
         stdout_console().print(result_view(result))
-    raise click.exceptions.Exit(ExitCode.FAILED if result_failed(result) else ExitCode.OK)
+    raise click.exceptions.Exit(ExitCode.FAILED if run_failed(result) else ExitCode.OK)
 
 
 @click.command(epilog=EPILOG)
@@ -118,10 +119,9 @@ def submit(
     """
     from graderq import client
     from graderq.settings import get_settings
-    from graderq.worker import redis_client
 
     stdin = read_stdin(stdin_text, stdin_file)
-    if not live_nodes(redis_client()):
+    if not live_nodes():
         click.echo("Warning: no worker is alive; the task waits in the queue for one", err=True)
     wait = timeout if timeout is not None else get_settings().task_time_limit
     finish(client.run(profile, command, files, stdin, limits, timeout=wait), as_json)

@@ -14,7 +14,7 @@ import pytest
 
 import graderq
 from graderq.engine import WorkingDirectory
-from graderq.request import FileError
+from graderq.errors import FileError
 from tests.attacks.support import assert_still_works, fields, probe
 from tests.integration.support import MIB, REPO, our_containers
 

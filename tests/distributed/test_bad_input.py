@@ -72,7 +72,7 @@ def test_the_table_has_enough_rows() -> None:
     ("case", "request_", "error", "match"), BAD_REQUESTS, ids=[row[0] for row in BAD_REQUESTS]
 )
 def test_library_refuses(case: str, request_: dict, error: type, match: str) -> None:
-    from graderq.routing import as_workdir
+    from graderq.workdir import as_workdir
 
     request = OK | request_
     if isinstance(request.get("workdir"), dict):

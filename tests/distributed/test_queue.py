@@ -9,8 +9,10 @@ import pytest
 import graderq
 from graderq import client, keys
 from graderq.app import app
+from graderq.errors import TooManyDeliveries
+from graderq.records import redis_client
 from graderq.tasks import run_sandbox
-from graderq.worker import TooManyDeliveries, current_node, redis_client
+from graderq.worker import current_node
 
 from .conftest import Worker, wait_until
 

@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Callable
 
 from graderq import keys
+from graderq.records import redis_client
 from graderq.tasks import run_sandbox
-from graderq.worker import redis_client
 
 from .conftest import Worker, sandbox_containers, wait_until
 
