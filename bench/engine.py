@@ -1,17 +1,16 @@
 """Latency of `graderq.run('python', 'true')` against the bare Docker floor and epicbox.
 
-The contenders run round-robin in one process on one image, the order rotating each
-round, so machine noise hits them alike; only ratios measured in the same run are
-judged (bench/ prints ratios, it asserts no times). Contenders:
+The contenders run interleaved in one process on one image (harness.interleave); only
+ratios measured in the same run are judged:
 
 - graderq: `graderq.run(PROFILE, COMMAND)` on the default engine.
-- floor: docker-py's low-level create/start/wait/remove with the very create body
-  graderq sends (network none, no log driver, caps dropped, read-only root with a
-  tmpfs /sandbox, limits), not attached: what no sandbox can beat.
+- floor: docker-py's low-level create/start/wait/remove with the create body graderq
+  builds for that run (spec.run_spec, spec.create_body), not attached: what no sandbox
+  can beat.
 - docker defaults: the same sequence with Docker's default options (bridge network,
   json-file log), for information; skipped when the daemon cannot start it.
 - epicbox 1.1.0: `epicbox.run` with a profile on the same image, user and isolation, in
-  a worker process of bench/.epicbox-venv (made by `--setup-epicbox`); skipped when absent.
+  a worker process of bench/.epicbox-venv (bench/epicbox_worker.py); skipped when absent.
 
 With the project's venv:
 
@@ -21,78 +20,43 @@ With the project's venv:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# `python bench/engine.py` puts bench/ first on sys.path, where a bench module named like
-# a standard one (bench/queue.py) would shadow it for every library: take bench/ off.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
 import argparse
 import os
 import statistics
-import subprocess
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
 
 import docker
 import docker.errors
+import epicbox_worker
+from floor import bare_run, graderq_body
+from harness import interleave, ms, quantile, table
 
 import graderq
-from graderq.sandbox import ContainerSpec, DockerBackend
-from graderq.sandbox.spec import KIND_SANDBOX, LABEL, create_body, owner_labels
+from graderq.sandbox import DockerBackend
 
-PROFILE = "python"
-COMMAND = "true"
+PROFILE, COMMAND = "python", "true"
 FLOOR_TARGET = 1.10
 """graderq's median may be at most this multiple of the floor's."""
 EPICBOX_TARGET = 1.0
 """graderq's median must be below this multiple of epicbox's."""
-FLOOR = "bare sequence, graderq's options"
-DEFAULTS = "bare sequence, Docker's defaults"
-
-BENCH = Path(__file__).resolve().parent
-EPICBOX_VENV = BENCH / ".epicbox-venv"
-EPICBOX_PYTHON = EPICBOX_VENV / "bin" / "python"
-EPICBOX_WORKER = BENCH / "epicbox_worker.py"
-EPICBOX_REQUIREMENTS = ("epicbox==1.1.0", "urllib3<2")
+GRADERQ, EPICBOX = "graderq.run", "epicbox 1.1.0 run"
+FLOOR, DEFAULTS = "bare sequence, graderq's options", "bare sequence, Docker's defaults"
 API_CALLS = (
-    "create_container",
-    "create_container_from_config",
-    "put_archive",
-    "attach_socket",
-    "start",
-    "kill",
-    "wait",
-    "inspect_container",
-    "remove_container",
+    *("create_container", "create_container_from_config", "put_archive", "attach_socket"),
+    *("start", "kill", "wait", "inspect_container", "remove_container"),
 )
 """The APIClient methods that --breakdown times."""
 
-Timings = dict[str, list[float]]
-
-
-class Contender(Protocol):
-    """One way to run `true` in a one-time container."""
-
-    name: str
-    clock: CallClock | None
-    """Times the contender's API calls when --breakdown asks for it."""
-
-    def measure(self) -> float:
-        """Run once; return the seconds it took (raise if the run failed)."""
-
-    def close(self) -> None:
-        """Release what the contender holds."""
+Sample = tuple[float, list[tuple[str, float]]]
+"""One run: its seconds and the API calls timed in it (--breakdown)."""
 
 
 class CallClock:
-    """Times the API calls made through one APIClient instance (for --breakdown)."""
+    """Times the API calls made through one APIClient (for --breakdown)."""
 
     def __init__(self, api: docker.APIClient) -> None:
         self.calls: list[tuple[str, float]] = []
@@ -109,290 +73,130 @@ class CallClock:
 
         return timed
 
-    def take(self) -> list[tuple[str, float]]:
-        """The calls timed since the last take."""
-        calls, self.calls = self.calls, []
-        return calls
+
+def sampled(measure: Callable[[], float], clock: CallClock | None) -> Callable[[], Sample]:
+    def sample() -> Sample:
+        if clock is None:
+            return measure(), []
+        clock.calls = []
+        return measure(), clock.calls
+
+    return sample
 
 
-class GraderqRun:
-    """`graderq.run(PROFILE, COMMAND)` on the default engine."""
-
-    name = "graderq.run"
-
-    def __init__(self) -> None:
-        self.clock: CallClock | None = None
-
-    def measure(self) -> float:
-        started = time.perf_counter()
-        result = graderq.run(PROFILE, COMMAND)
-        elapsed = time.perf_counter() - started
-        if result["exit_code"] != 0:
-            raise RuntimeError(f"graderq.run failed: {result}")
-        return elapsed
-
-    def close(self) -> None:
-        pass
+def graderq_run() -> float:
+    started = time.perf_counter()
+    result = graderq.run(PROFILE, COMMAND)
+    elapsed = time.perf_counter() - started
+    if result["exit_code"] != 0:
+        raise RuntimeError(f"graderq.run failed: {result}")
+    return elapsed
 
 
-class BareSequence:
-    """create/start/wait/remove through docker-py's APIClient, nothing attached."""
-
-    def __init__(self, name: str, api: docker.APIClient, body: Callable[[], dict[str, Any]]):
-        self.name = name
-        self.api = api
-        self.body = body
-        self.clock: CallClock | None = None
-
-    def measure(self) -> float:
-        body = self.body()  # built outside the clock: the floor pays for no Python
-        name = f"graderq-bench-{uuid.uuid4().hex[:16]}"
-        started = time.perf_counter()
-        container = self.api.create_container_from_config(body, name=name)["Id"]
-        try:
-            self.api.start(container)
-            status = self.api.wait(container)["StatusCode"]
-        finally:
-            # v=True: the anonymous /sandbox volume goes with the container, as in graderq
-            self.api.remove_container(container, v=True, force=True)
-        elapsed = time.perf_counter() - started
-        if status != 0:
-            raise RuntimeError(f"{self.name}: `{COMMAND}` exited {status}")
-        return elapsed
-
-    def close(self) -> None:
-        pass
-
-
-class EpicboxWorker:
-    """epicbox 1.1.0 in a worker process of its own venv, timed inside the worker."""
-
-    name = "epicbox 1.1.0 run"
-
-    def __init__(self, profile: graderq.Profile) -> None:
-        self.clock: CallClock | None = None
-        argv = [
-            str(EPICBOX_PYTHON),
-            "-P",  # no bench/ on the worker's sys.path either
-            str(EPICBOX_WORKER),
-            profile.docker_image,
-            profile.user,
-            "1" if profile.read_only else "0",
-            "1" if profile.network_disabled else "0",
-            PROFILE,
-            COMMAND,
-        ]
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-        )
-        if (line := self._read()) != "ready":
-            self.close()
-            raise RuntimeError(f"epicbox worker did not start: {line!r}")
-
-    def _read(self) -> str:
-        assert self.process.stdout is not None
-        return self.process.stdout.readline().strip()
-
-    def measure(self) -> float:
-        assert self.process.stdin is not None
-        self.process.stdin.write("run\n")
-        self.process.stdin.flush()
-        answer = self._read()
-        try:
-            return float(answer)
-        except ValueError:
-            raise RuntimeError(f"epicbox worker: {answer or 'exited'}") from None
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def graderq_body(engine: graderq.Engine) -> Callable[[], dict[str, Any]]:
-    """The create body graderq sends for `graderq.run(PROFILE, COMMAND)`."""
-    profile = engine.profile(PROFILE)
-    limits = engine.limits(None)
-
-    def body() -> dict[str, Any]:
-        spec = ContainerSpec(
-            image=profile.docker_image,
-            command=COMMAND,
-            limits=limits,
-            user=profile.user,
-            read_only=profile.read_only,
-            network_disabled=profile.network_disabled,
-            labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
-        )
-        return create_body(spec)
-
-    return body
-
-
-def default_body(image: str) -> Callable[[], dict[str, Any]]:
-    """A create body with nothing but the image and command: Docker's defaults."""
-    return lambda: {"Image": image, "Cmd": ["/bin/sh", "-c", COMMAND]}
-
-
-def quantile(values: list[float], q: float) -> float:
-    """The q-quantile, interpolated between the closest ranks."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def setup_epicbox() -> None:
-    """Create bench/.epicbox-venv with epicbox 1.1.0 (it needs urllib3 < 2)."""
-    if not EPICBOX_PYTHON.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(EPICBOX_VENV)], check=True)
-    pip = [str(EPICBOX_PYTHON), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, *EPICBOX_REQUIREMENTS], check=True)
-    version = subprocess.run(
-        [str(EPICBOX_PYTHON), "-m", "pip", "show", "epicbox"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()[1]
-    print(f"epicbox installed in {EPICBOX_VENV} ({version})")
-
-
-@contextmanager
-def contenders(breakdown: bool) -> Iterator[tuple[list[Contender], docker.APIClient]]:
-    """Every contender that can run here; a missing epicbox venv is reported, not fatal."""
+def contenders(
+    api: docker.APIClient, stack: ExitStack, breakdown: bool
+) -> dict[str, Callable[[], Sample]]:
+    """Every contender that can run here; a missing one is reported, not fatal."""
     engine = graderq.get_engine()
     profile = engine.profile(PROFILE)
-    api = docker.APIClient(base_url=engine.settings.docker_url, timeout=60)
-    run = GraderqRun()
-    floor = BareSequence(FLOOR, api, graderq_body(engine))
-    plain = BareSequence(DEFAULTS, api, default_body(profile.docker_image))
-    chosen: list[Contender] = [run, floor]
+    defaults = {"Image": profile.docker_image, "Cmd": ["/bin/sh", "-c", COMMAND]}
+
+    def floor() -> float:
+        return bare_run(api, graderq_body(engine, PROFILE, COMMAND))  # built off the clock
+
+    def plain() -> float:
+        return bare_run(api, defaults)
+
+    chosen = {GRADERQ: graderq_run, FLOOR: floor}
     try:  # Docker's default bridge network may be missing or broken on a test machine
-        plain.measure()
-        chosen.append(plain)
+        plain()
+        chosen[DEFAULTS] = plain
     except docker.errors.APIError as exc:
         print(f"{DEFAULTS}: SKIPPED, {exc.explanation or exc}\n")
-    if EPICBOX_PYTHON.exists():
-        chosen.append(EpicboxWorker(profile))
+    if epicbox_worker.PYTHON.exists():
+        epicbox = epicbox_worker.EpicboxWorker(profile, PROFILE, COMMAND)
+        chosen[EPICBOX] = stack.enter_context(epicbox).measure
     else:
-        print(
-            f"epicbox: SKIPPED, {EPICBOX_VENV} is absent "
-            "(create it with `python bench/engine.py --setup-epicbox`)\n"
-        )
+        print(f"epicbox: SKIPPED, no {epicbox_worker.VENV} (`bench/engine.py --setup-epicbox`)\n")
+    clocks: dict[str, CallClock] = {}
     if breakdown:
-        backend = engine.backend
-        if isinstance(backend, DockerBackend):
-            run.clock = CallClock(backend.api)
-        floor.clock = plain.clock = CallClock(api)
-    try:
-        yield chosen, api
-    finally:
-        for contender in chosen:
-            contender.close()
-        api.close()
+        if isinstance(engine.backend, DockerBackend):
+            clocks[GRADERQ] = CallClock(engine.backend.api)
+        clocks[FLOOR] = clocks[DEFAULTS] = CallClock(api)
+    return {name: sampled(measure, clocks.get(name)) for name, measure in chosen.items()}
 
 
-def bench(
-    chosen: list[Contender], rounds: int, warmup: int
-) -> tuple[Timings, dict[str, list[Timings]]]:
-    """Round-robin `warmup` unrecorded rounds, then `rounds` recorded ones."""
-    totals: Timings = {contender.name: [] for contender in chosen}
-    calls: dict[str, list[Timings]] = defaultdict(list)
-    for index in range(warmup + rounds):
-        shift = index % len(chosen)
-        for contender in chosen[shift:] + chosen[:shift]:
-            elapsed = contender.measure()
-            clock = contender.clock
-            timed = clock.take() if clock else []
-            if index < warmup:
-                continue
-            totals[contender.name].append(elapsed)
-            if clock:
-                steps: Timings = defaultdict(list)
-                for name, seconds in timed:
-                    steps[name].append(seconds)
-                steps["outside API calls"].append(elapsed - sum(s for _, s in timed))
-                calls[contender.name].append(steps)
-    return totals, calls
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.1f}"
-
-
-def report(totals: Timings) -> None:
+def report(totals: dict[str, list[float]]) -> None:
     """The table of medians, p90 and graderq's ratios, and the verdicts on the targets."""
-    graderq_median = statistics.median(totals[GraderqRun.name])
-    width = max(len(name) for name in totals) + 2
-    print(f"{'contender':<{width}}{'median ms':>10}{'p90 ms':>10}{'min ms':>10}{'graderq /':>11}")
+    base = statistics.median(totals[GRADERQ])
+    rows = []
     for name, values in totals.items():
         median = statistics.median(values)
-        row = f"{ms(median)}  {ms(quantile(values, 0.9))}  {ms(min(values))}"
-        print(f"{name:<{width}}{row}{graderq_median / median:11.3f}")
-    print()
-    judged = [
+        cells = [ms(median), ms(quantile(values, 0.9)), ms(min(values)), f"{base / median:.3f}"]
+        rows.append([name, *cells])
+    table(["contender", "median ms", "p90 ms", "min ms", "graderq /"], rows)
+    verdicts = []
+    for label, other, op, target in [
         ("graderq / floor", FLOOR, "<=", FLOOR_TARGET),
-        ("graderq / epicbox", EpicboxWorker.name, "<", EPICBOX_TARGET),
-    ]
-    print(f"{'ratio of medians':<20}{'value':>7}  {'target':<9}verdict")
-    for label, other, op, target in judged:
+        ("graderq / epicbox", EPICBOX, "<", EPICBOX_TARGET),
+    ]:
         if other not in totals:
-            print(f"{label:<20}{'-':>7}  {op} {target:<6.2f} SKIPPED (no epicbox venv)")
+            verdicts.append([label, "-", f"{op} {target:.2f}", "SKIPPED"])
             continue
-        ratio = graderq_median / statistics.median(totals[other])
+        ratio = base / statistics.median(totals[other])
         ok = ratio <= target if op == "<=" else ratio < target
-        print(f"{label:<20}{ratio:7.3f}  {op} {target:<6.2f} {'PASS' if ok else 'FAIL'}")
+        verdicts.append([label, f"{ratio:.3f}", f"{op} {target:.2f}", "PASS" if ok else "FAIL"])
+    print()
+    table(["ratio of medians", "value", "target", "verdict"], verdicts)
 
 
-def report_breakdown(calls: dict[str, list[Timings]]) -> None:
-    """Median milliseconds per API call and outside them, per contender.
+def report_breakdown(samples: dict[str, list[Sample]]) -> None:
+    """Median ms per API call made in every run, and outside them, per timed contender.
 
     graderq's time outside API calls is mostly reading the attach stream to its end,
     while the container runs; the bare sequences spend that time in `wait`.
     """
-    for name, samples in calls.items():
-        print(f"\nbreakdown of {name} (median ms per run, of calls made in every run)")
+    for name, runs in samples.items():
         steps: dict[str, list[float]] = defaultdict(list)
-        for sample in samples:
-            for step, values in sample.items():
-                steps[step].append(sum(values))
-        for step, values in steps.items():
-            if len(values) == len(samples):
-                print(f"  {step:<30}{ms(statistics.median(values))}")
+        for elapsed, calls in runs:
+            per_run: dict[str, float] = defaultdict(float)
+            for call, seconds in calls:
+                per_run[call] += seconds
+            per_run["outside API calls"] = elapsed - sum(per_run.values())
+            for step, seconds in per_run.items():
+                steps[step].append(seconds)
+        rows = [[s, ms(statistics.median(v))] for s, v in steps.items() if len(v) == len(runs)]
+        if len(rows) > 1:
+            print(f"\nbreakdown of {name} (median ms per run)")
+            table(["step", "ms"], rows, indent="  ")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="recorded rounds (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="unrecorded rounds (default 3)")
-    parser.add_argument(
-        "--breakdown", action="store_true", help="also time each Docker API call per run"
-    )
-    parser.add_argument(
-        "--setup-epicbox", action="store_true", help=f"create {EPICBOX_VENV.name} and exit"
-    )
+    parser.add_argument("--breakdown", action="store_true", help="also time each API call")
+    parser.add_argument("--setup-epicbox", action="store_true", help="create the epicbox venv")
     args = parser.parse_args(argv)
     if args.setup_epicbox:
-        setup_epicbox()
+        epicbox_worker.setup()
         return
     if args.rounds < 2 or args.warmup < 0:
         parser.error("--rounds must be at least 2 and --warmup at least 0")
-    with contenders(args.breakdown) as (chosen, api):
-        version = api.version()
+    with ExitStack() as stack:
+        api = docker.APIClient(base_url=graderq.get_engine().settings.docker_url, timeout=60)
+        stack.callback(api.close)
+        chosen = contenders(api, stack, args.breakdown)
+        version, image = api.version(), graderq.get_engine().profile(PROFILE).docker_image
         print(
-            f"{args.rounds} rounds (+{args.warmup} warm-up), round-robin, of {COMMAND!r} on "
-            f"{graderq.get_engine().profile(PROFILE).docker_image}; Docker "
-            f"{version['Version']} (API {version['ApiVersion']}), {os.cpu_count()} CPUs\n"
+            f"{args.rounds} rounds (+{args.warmup} warm-up), interleaved, of {COMMAND!r} on "
+            f"{image}; Docker {version['Version']} (API {version['ApiVersion']}), "
+            f"{os.cpu_count()} CPUs\n"
         )
-        totals, calls = bench(chosen, args.rounds, args.warmup)
-    report(totals)
+        samples = interleave(chosen, args.rounds, args.warmup)
+    report({name: [elapsed for elapsed, _ in runs] for name, runs in samples.items()})
     if args.breakdown:
-        report_breakdown(calls)
+        report_breakdown(samples)
 
 
 if __name__ == "__main__":

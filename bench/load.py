@@ -1,6 +1,6 @@
 """Load: thousands of tiny tasks from several producer threads through 2 worker processes.
 
-    .venv/bin/python bench/load.py [--tasks 2000] [--producers 4]
+    .venv/bin/python bench/load.py [--tasks 2000] [--producers 4] [--broker URL --results URL]
 
 Starts its own `celery -A graderq worker -c 2` on dedicated Redis databases, pushes
 the tasks, and checks that none is lost (every task returns its own output), none
@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness import quantile, table, use_databases, worker
+
 BROKER = "redis://127.0.0.1:6379/10"
 RESULTS = "redis://127.0.0.1:6379/11"
 
@@ -35,11 +37,6 @@ def group_pids(group: int) -> set[int]:
             if int(fields[2]) == group:
                 pids.add(int(entry.name))
     return pids
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def produce(first: int, count: int, latencies: list[float], errors: list[str]) -> None:
@@ -73,25 +70,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--producers", type=int, default=4)
+    parser.add_argument("--broker", default=BROKER, help="Celery broker URL")
+    parser.add_argument("--results", default=RESULTS, help="Redis result backend URL")
     options = parser.parse_args()
-    os.environ["GRADERQ_BROKER_URL"] = BROKER
-    os.environ["GRADERQ_RESULT_BACKEND"] = RESULTS
+    use_databases(options.broker, options.results)
 
     import docker
     import redis
 
     from graderq import keys
-
-    for url in (BROKER, RESULTS):
-        redis.Redis.from_url(url).flushdb()
-    from graderq.launcher import start_worker
     from graderq.settings import get_settings
 
     disks_before = set(get_settings().disk_dir.glob("*/*.img"))
-    worker = start_worker("load", Path("/tmp/graderq-load-worker.log"))
     latencies: list[float] = []
     errors: list[str] = []
-    try:
+    with worker("load", Path("/tmp/graderq-load-worker.log")) as load_worker:
         share = options.tasks // options.producers
         threads = [
             threading.Thread(target=produce, args=(p * share, share, latencies, errors))
@@ -103,12 +96,11 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
-        owners = {f"{os.uname().nodename}:{pid}" for pid in group_pids(worker.process.pid)}
-    finally:
-        worker.stop()
+        pids = group_pids(load_worker.process.pid)
+        owners = {f"{os.uname().nodename}:{pid}" for pid in pids}
     total = share * options.producers
-    counters = redis.Redis.from_url(RESULTS).keys(keys.DELIVERIES + "*")
-    counts = [int(redis.Redis.from_url(RESULTS).get(key) or 0) for key in counters]
+    results = redis.Redis.from_url(options.results)
+    counts = [int(results.get(key) or 0) for key in results.keys(keys.DELIVERIES + "*")]
     api = docker.APIClient()
     left = [
         c
@@ -120,16 +112,14 @@ def main() -> None:
         f"{total} tasks from {options.producers} producer threads through 2 worker "
         f"processes in {elapsed:.1f} s"
     )
-    print(f"  throughput      {total / elapsed:8.1f} tasks/s")
-    if latencies:
-        print(f"  latency p50     {quantile(latencies, 0.50) * 1000:8.0f} ms (submit to stored)")
-        print(f"  latency p99     {quantile(latencies, 0.99) * 1000:8.0f} ms")
-    print(f"  lost or wrong   {len(errors):8d}")
-    print(
-        f"  ran twice       {sum(count > 1 for count in counts):8d} ({len(counts)} tasks counted)"
-    )
-    print(f"  containers left {len(left):8d}")
-    print(f"  disks left      {len(disks_left):8d}")
+    rows = [["throughput, tasks/s", f"{total / elapsed:.1f}"]]
+    for q in (0.50, 0.99) if latencies else ():
+        rows.append([f"latency p{q * 100:.0f}, ms", f"{quantile(latencies, q) * 1000:.0f}"])
+    rows.append(["lost or wrong", str(len(errors))])
+    rows.append([f"ran twice (of {len(counts)} counted)", str(sum(c > 1 for c in counts))])
+    rows.append(["containers left", str(len(left))])
+    rows.append(["disks left", str(len(disks_left))])
+    table(["(latency: submit to result stored)", ""], rows, indent="  ")
     for error in errors[:10]:
         print("   ", error)
     ok = (

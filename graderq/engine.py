@@ -17,8 +17,8 @@ from graderq import limits as limits_
 from graderq.errors import ProfileError, WorkdirError
 from graderq.profiles import Profile, ProfileTable, build_profiles, load_profiles
 from graderq.request import SandboxFile, check_size, parse_command, parse_files, parse_stdin
-from graderq.sandbox import Backend, ContainerSpec, to_result
-from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL, owner_labels
+from graderq.sandbox import Backend, to_result
+from graderq.sandbox.spec import KIND_WORKDIR, LABEL, owner_labels, run_spec
 from graderq.settings import Settings, get_settings
 from graderq.workdir import WorkingDirectory
 
@@ -117,17 +117,8 @@ class Engine:
         checked_limits = self.limits(limits)
         if workdir is not None:
             self.backend.check_workdir(workdir.volume)
-        spec = ContainerSpec(
-            image=profile.docker_image,
-            command=command,
-            limits=checked_limits,
-            user=profile.user,
-            read_only=profile.read_only,
-            network_disabled=profile.network_disabled,
-            volume=workdir.volume if workdir else None,
-            with_files=bool(checked_files),
-            labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
-        )
+        volume = workdir.volume if workdir else None
+        spec = run_spec(profile, command, checked_limits, volume, bool(checked_files))
         container = self.backend.create(spec)
         sandbox = Sandbox(self, container, checked_limits)
         if checked_files:

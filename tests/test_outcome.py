@@ -46,3 +46,10 @@ def test_output_kill_is_truncation_not_timeout() -> None:
 def test_cpu_budget_kill_is_a_timeout_with_its_exit_code() -> None:
     out = result(exit_code=137, ending=Ending.CPU)
     assert (out["exit_code"], out["timeout"], out["output_truncated"]) == (137, True, False)
+
+
+def test_output_over_the_cap_always_means_no_exit_code_whatever_ended_the_run() -> None:
+    # The cap can be passed while graderq drains a sandbox it killed for another reason.
+    for ending, timeout in ((Ending.CPU, True), (Ending.REALTIME, True), (Ending.OUTPUT, False)):
+        out = result(exit_code=137, ending=ending, output_truncated=True)
+        assert (out["exit_code"], out["timeout"], out["output_truncated"]) == (None, timeout, True)

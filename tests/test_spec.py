@@ -1,5 +1,8 @@
+import os
+
 from graderq.limits import Limits
-from graderq.sandbox.spec import LABEL, ContainerSpec, create_body, tmpfs_size
+from graderq.profiles import Profile
+from graderq.sandbox.spec import LABEL, ContainerSpec, create_body, run_spec, tmpfs_size
 
 
 def spec(**kwargs: object) -> ContainerSpec:
@@ -100,3 +103,23 @@ def test_files_need_a_disk_only_without_a_volume_and_with_a_disk_limit() -> None
     assert not spec(with_files=False).needs_disk
     assert not spec(with_files=True, volume="vol").needs_disk
     assert not spec(with_files=True, limits=Limits(disk=None)).needs_disk
+
+
+def test_run_spec_takes_the_profile_and_labels_the_sandbox_with_it() -> None:
+    profile = Profile("py", "img:1", user="sandbox", read_only=True, network_disabled=False)
+    limits = Limits(memory=64)
+
+    run = run_spec(profile, "echo hi", limits, volume="wd", with_files=True)
+
+    assert (run.image, run.command, run.limits, run.user) == ("img:1", "echo hi", limits, "sandbox")
+    assert (run.read_only, run.network_disabled) == (True, False)
+    assert (run.volume, run.with_files) == ("wd", True)
+    assert run.labels[LABEL] == "sandbox"
+    assert run.labels[f"{LABEL}.profile"] == "py"
+    assert run.labels[f"{LABEL}.owner"].endswith(f":{os.getpid()}")
+
+
+def test_run_spec_defaults_to_no_volume_and_no_files() -> None:
+    run = run_spec(Profile("py", "img:1"), "true", Limits())
+
+    assert (run.volume, run.with_files, run.needs_disk) == (None, False, False)

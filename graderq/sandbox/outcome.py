@@ -29,17 +29,19 @@ class Outcome:
 def to_result(outcome: Outcome) -> dict[str, Any]:
     """epicbox's result dict, plus output_truncated, cpu_time and memory_peak.
 
-    A run graderq killed (realtime passed, output over its cap) has no exit code. A
-    process killed by SIGKILL or SIGXCPU that the OOM killer did not kill ran out of
-    CPU time: that is a timeout, with its exit code kept, as in epicbox; so is a
-    sandbox graderq killed because all its processes together used up `cputime`.
+    A run graderq killed (realtime passed, output over its cap) has no exit code. So
+    has any run whose output passed its cap, whatever ended it: the cap may be passed
+    while graderq drains a sandbox it killed for realtime or CPU time, and how much
+    arrives before the kill lands must not change what the result says. A process
+    killed by SIGKILL or SIGXCPU that the OOM killer did not kill ran out of CPU time:
+    that is a timeout, with its exit code kept, as in epicbox; so is a sandbox graderq
+    killed because all its processes together used up `cputime`.
     """
-    killed_by_graderq = outcome.ending in (Ending.REALTIME, Ending.OUTPUT)
+    truncated = outcome.output_truncated or outcome.ending is Ending.OUTPUT
+    killed_by_graderq = truncated or outcome.ending is Ending.REALTIME
     exit_code = None if killed_by_graderq else outcome.exit_code
     timeout = outcome.ending in (Ending.REALTIME, Ending.CPU) or (
-        outcome.ending is Ending.EXITED
-        and outcome.exit_code in KILL_EXIT_CODES
-        and not outcome.oom_killed
+        exit_code in KILL_EXIT_CODES and not outcome.oom_killed
     )
     return {
         "exit_code": exit_code,
@@ -48,7 +50,7 @@ def to_result(outcome: Outcome) -> dict[str, Any]:
         "duration": outcome.duration,
         "timeout": timeout,
         "oom_killed": outcome.oom_killed,
-        "output_truncated": outcome.output_truncated or outcome.ending is Ending.OUTPUT,
+        "output_truncated": truncated,
         "cpu_time": outcome.cpu_time,
         "memory_peak": outcome.memory_peak,
     }

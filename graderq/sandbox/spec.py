@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graderq.limits import Limits
+from graderq.profiles import Profile
 
 WORKDIR = "/sandbox"
 LABEL = "graderq"
@@ -70,6 +71,31 @@ def owner_labels(kind: str, **extra: str) -> dict[str, str]:
         f"{LABEL}.created": str(int(time.time())),
         **extra,
     }
+
+
+def run_spec(
+    profile: Profile,
+    command: str,
+    limits: Limits,
+    volume: str | None = None,
+    with_files: bool = False,
+) -> ContainerSpec:
+    """The container of one run of `command` on `profile`, as Engine.create asks for it.
+
+    `volume` is a working directory to mount at /sandbox; `with_files` says whether
+    files will be written there before start.
+    """
+    return ContainerSpec(
+        image=profile.docker_image,
+        command=command,
+        limits=limits,
+        user=profile.user,
+        read_only=profile.read_only,
+        network_disabled=profile.network_disabled,
+        volume=volume,
+        with_files=with_files,
+        labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
+    )
 
 
 def ulimits(limits: Limits) -> list[dict[str, Any]]:

@@ -313,8 +313,12 @@ def test_default_output_cap_is_8_mib(engine: graderq.Engine) -> None:
 
 
 # --- a sandbox that floods its output ------------------------------------------------------
-# The hang these tests catch is a race that the flood wins almost always (about 9 runs in
-# 10 here): each test repeats its run, so that a pass is no accident.
+# While a sandbox floods, output is pending when graderq kills it, and the daemon stops a
+# container only once its pending output is read: a kill that nobody drains hangs until
+# the API timeout (10 tries of 10 here). graderq kills from another thread while it
+# drains, so no order of kill and drain can hang, and the result says what graderq saw
+# whatever the timing: output over its cap always means no exit code (to_result). Each
+# test repeats its run, so that a pass is no accident.
 
 
 def flood_engine() -> graderq.Engine:
