@@ -124,7 +124,7 @@ def submit(
         list(files) if files is not None else None,
         stdin,
         dict(limits) if limits is not None else None,
-        workdir,
+        as_workdir(workdir),
     )
     return run_sandbox.apply_async(arguments, task_id=_issue(callback))
 

@@ -39,7 +39,7 @@ class WorkerTask(GraderqTask):
         return super().__call__(*args, **kwargs)
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
-        if not (self.request.chain or self.request.chord or self.request.group):
+        if not (self.request.chain or self.request.chord):  # else it is not the last task
             self._callback(task_id, "SUCCESS", retval)
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
