@@ -13,17 +13,14 @@ import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import docker
 import docker.errors
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import ReadTimeout, RequestException
 
 from graderq.errors import DiskError, DockerError, DockerUnavailable, VolumeInUse, WorkdirLost
 from graderq.limits import Limits
@@ -31,6 +28,7 @@ from graderq.request import SandboxFile
 from graderq.sandbox import disks
 from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.communicate import Ending, communicate, drain
+from graderq.sandbox.docker_api import connect, engine_errors, is_local
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.outcome import Outcome
 from graderq.sandbox.spec import (
@@ -62,26 +60,6 @@ DISK_LABEL = f"{LABEL}.disk"
 """On a volume that is a bounded disk: its size in megabytes."""
 
 
-@contextmanager
-def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
-    """Turn every failure of the engine into DockerError with a helpful message."""
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise DockerError(
-            f"{action}: image {image!r} is not on the Docker engine; build it with "
-            "`graderq images build` (or `bash workers/images/build.sh`) or pull it"
-        ) from exc
-    except (RequestsConnectionError, ReadTimeout, ConnectionError, FileNotFoundError) as exc:
-        raise DockerUnavailable(f"{action}: the Docker engine is unreachable: {exc}") from exc
-    except docker.errors.DockerException as exc:
-        if isinstance(exc.__cause__, RequestsConnectionError | ConnectionError):
-            raise DockerUnavailable(f"{action}: {exc}") from exc
-        raise DockerError(f"{action}: {exc}") from exc
-    except (RequestException, OSError) as exc:
-        raise DockerError(f"{action}: {exc}") from exc
-
-
 class DockerBackend:
     """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket)."""
 
@@ -107,21 +85,15 @@ class DockerBackend:
     def api(self) -> docker.APIClient:
         """The API client, connected on first use (version negotiated once)."""
         if self._api is None:
-            with self._lock, engine_errors("cannot reach the Docker engine"):
+            with self._lock:
                 if self._api is None:
-                    options: dict[str, Any] = docker.utils.kwargs_from_env()
-                    if self.base_url:
-                        options = {"base_url": self.base_url}
-                    api = docker.APIClient(timeout=self.timeout, **options)
-                    if api.base_url.startswith("http+docker://local"):
-                        api.trust_env = False  # a local socket: no proxy lookup per call
-                    self._api = api
+                    self._api = connect(self.base_url, self.timeout)
         return self._api
 
     @property
     def local(self) -> bool:
         """Whether the daemon is on this machine (a Unix socket)."""
-        return self.api.base_url.startswith("http+docker://local")
+        return is_local(self.api)
 
     @property
     def accounting(self) -> Accounting | None:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from graderq.errors import DockerError
 from graderq.sandbox import disks
-from graderq.sandbox.docker_backend import DockerBackend, engine_errors
+from graderq.sandbox.docker_api import engine_errors
+from graderq.sandbox.docker_backend import DockerBackend
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
 
 log = logging.getLogger("graderq.janitor")
