@@ -26,7 +26,8 @@ from graderq.cli.output import seconds, shown_text, size
 from graderq.cli.params import load_tests, parse_limit_value, parse_limits, read_sandbox_file
 from graderq.engine import WorkingDirectory
 from graderq.errors import WorkdirLost
-from graderq.sandbox import Ending, FakeBackend, Outcome
+from graderq.limits import Limits
+from graderq.sandbox import ContainerSpec, Ending, FakeBackend, Outcome
 from graderq.sandbox.fake_backend import FakeContainer
 from graderq.settings import get_settings
 
@@ -567,35 +568,23 @@ def test_images_build_without_a_checkout_says_where_it_looked(
     assert f"{tmp_path}/site/workers/images/build.sh is missing" in result.stderr
 
 
-class StubDockerApi:
-    """The few calls a janitor sweep makes: one abandoned container, two volumes."""
-
-    def __init__(self) -> None:
-        self.removed_volumes: list[str] = []
-
-    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
-        labels = {"graderq": "sandbox", "graderq.created": "0", "graderq.owner": "elsewhere:1"}
-        return [{"Id": "old", "Labels": labels, "Names": ["/old"]}]
-
-    def volumes(self, filters: Any = None) -> dict[str, Any]:
-        expired = {"graderq": "workdir", "graderq.expires": "0"}
-        alive = {"graderq": "workdir", "graderq.expires": "99999999999"}
-        return {"Volumes": [{"Name": "gone", "Labels": expired}, {"Name": "kept", "Labels": alive}]}
-
-    def remove_volume(self, name: str) -> None:
-        self.removed_volumes.append(name)
-
-
 def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[Any] = []
 
-    class StubBackend:
-        accounting = None
-        local = False  # no disk images to look for
+    class StubBackend(FakeBackend):
+        """A janitor's view of an engine: one abandoned container, two workdirs."""
 
         def __init__(self) -> None:
-            self.api = StubDockerApi()
+            super().__init__()
             self.destroyed: list[str] = []
+            self.removed_volumes: list[str] = []
+            old = {"graderq": "sandbox", "graderq.created": "0", "graderq.owner": "elsewhere:1"}
+            self.containers["old"] = FakeContainer(
+                ContainerSpec("img", "true", Limits(), labels=old)
+            )
+            for name, expires in [("gone", "0"), ("kept", "99999999999")]:
+                self.volumes.add(name)
+                self.labels[name] = {"graderq": "workdir", "graderq.expires": expires}
             made.append(self)
 
         @classmethod
@@ -604,12 +593,11 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
 
         def destroy(self, container: str) -> None:
             self.destroyed.append(container)
+            super().destroy(container)
 
         def remove_volume(self, name: str) -> None:
-            self.api.remove_volume(name)
-
-        def disk_intact(self, name: str, options: dict[str, str] | None) -> bool:
-            return True
+            self.removed_volumes.append(name)
+            super().remove_volume(name)
 
     monkeypatch.setattr(graderq.sandbox, "DockerBackend", StubBackend)
     result = invoke("janitor", "--json")
@@ -619,6 +607,6 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
     expected = {"containers": 1, "volumes": 1, "disks": 0, "max_age": max_age}
     assert json.loads(result.stdout) == expected
     (backend,) = made
-    assert backend.destroyed == ["old"] and backend.api.removed_volumes == ["gone"]
+    assert backend.destroyed == ["old"] and backend.removed_volumes == ["gone"]
     text = invoke("janitor").stdout
     assert "janitor removed 1 containers, 1 volumes and 0 disks" in text

@@ -1,4 +1,4 @@
-"""The host side of sandbox disks that needs no root: naming, orphans, loop lookups."""
+"""The host side of sandbox disks that needs no root: naming, listing, loop lookups."""
 
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from graderq.errors import DiskError, DockerError
-from graderq.sandbox import disks
+from graderq.sandbox import disks, volumes
 from graderq.sandbox.docker_backend import DockerBackend
 
 
@@ -47,14 +47,25 @@ def test_loop_devices_are_found_by_their_image(sysfs: Path) -> None:
     assert disks.devices(Path("/d/c.img")) == []
 
 
-def test_orphans_are_old_images_without_a_volume(tmp_path: Path) -> None:
-    for name in ("kept", "orphan", "young"):
+def test_images_are_listed_by_volume_with_their_mtime(tmp_path: Path) -> None:
+    for name in ("kept", "orphan"):
         (tmp_path / f"{name}.img").touch()
+    (tmp_path / "notes.txt").touch()
     os.utime(tmp_path / "kept.img", (0, 0))
-    os.utime(tmp_path / "orphan.img", (0, 0))
-    found = disks.orphans(tmp_path, volumes=["kept"], older_than=1000)
-    assert found == [tmp_path / "orphan.img"]
-    assert disks.orphans(tmp_path / "absent", volumes=[], older_than=1000) == []
+    os.utime(tmp_path / "orphan.img", (0, 500))
+    assert disks.images(tmp_path) == {"kept": 0, "orphan": 500}
+    assert disks.images(tmp_path / "absent") == {}
+
+
+def test_a_sandbox_finds_its_own_disk_not_a_workdir() -> None:
+    def inspected(*volumes: str) -> dict[str, object]:
+        mounts = [{"Type": "volume", "Name": name, "Destination": "/sandbox"} for name in volumes]
+        return {"Name": "/graderq-abc", "Mounts": mounts}
+
+    assert volumes.sandbox_disk("graderq-abc") == "graderq-abc-disk"
+    assert volumes.disk_of(inspected("graderq-abc-disk")) == "graderq-abc-disk"
+    assert volumes.disk_of(inspected("graderq-wd-123")) is None
+    assert volumes.disk_of(inspected()) is None
 
 
 def test_an_image_that_cannot_be_created_is_a_disk_error(tmp_path: Path) -> None:

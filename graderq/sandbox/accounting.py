@@ -11,6 +11,7 @@ elsewhere the figures are None: unknown, never guessed.
 from __future__ import annotations
 
 import contextlib
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,17 +102,22 @@ class Accounting:
             with contextlib.suppress(OSError):
                 path.rmdir()
 
-    def leftovers(self, older_than: float) -> set[str]:
-        """Names of sandbox parent cgroups made before `older_than` (for the janitor)."""
+    def parents(self) -> dict[str, float]:
+        """The sandbox parent cgroups on the host: each one's name and when it was made."""
         base = self.root / PARENT if self.v2 else self.root / "memory" / PARENT
         try:
-            return {
-                path.name
-                for path in base.iterdir()
-                if path.is_dir() and path.stat().st_mtime < older_than
-            }
-        except OSError:
-            return set()
+            paths = list(base.iterdir())
+        except OSError:  # no sandbox has had a parent yet
+            return {}
+        found = {}
+        for path in paths:
+            try:
+                status = path.stat()
+            except OSError:  # removed while listing
+                continue
+            if stat.S_ISDIR(status.st_mode):
+                found[path.name] = status.st_mtime
+        return found
 
 
 def _read_int(path: Path) -> int | None:

@@ -11,7 +11,8 @@ the loop device is attached with ioctl(2), so a disk costs well under a millisec
 on the host before Docker's own volume calls.
 
 Images live in `<disk_dir>/<node>/<volume>.img`: the volume's name finds its image,
-and a janitor of one Docker daemon touches only its own node's images.
+and a janitor of one Docker daemon touches only its own node's images. This module
+holds the host side only (files and loop devices); volumes.py owns a disk's whole life.
 """
 
 from __future__ import annotations
@@ -184,20 +185,14 @@ def path_of(device: str) -> str | None:
         return None
 
 
-def orphans(directory: Path, volumes: Iterable[str], older_than: float) -> list[Path]:
-    """Images in `directory` whose volume is gone, last changed before `older_than`.
-
-    The age spares an image whose volume is being created right now.
-    """
-    names = set(volumes)
-    found = []
+def images(directory: Path) -> dict[str, float]:
+    """The images in `directory`: the name of each one's volume, and its mtime."""
+    found = {}
     for image in sorted(directory.glob("*.img")):
         try:
-            changed = image.stat().st_mtime
-        except FileNotFoundError:
+            found[image.stem] = image.stat().st_mtime
+        except FileNotFoundError:  # removed since the listing
             continue
-        if image.stem not in names and changed < older_than:
-            found.append(image)
     return found
 
 

@@ -1,7 +1,7 @@
 """The Docker backend: one-time sandbox containers on one Docker daemon (docker-py).
 
 Low-level API calls only: each is one HTTP request, so graderq pays for nothing the
-bare create/start/wait/remove sequence does not, beyond attach and one inspect.
+bare create/start/wait/remove sequence does not, beyond attach and two inspects.
 """
 
 from __future__ import annotations
@@ -13,40 +13,36 @@ import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
-from requests.exceptions import ConnectionError as RequestsConnectionError
-from requests.exceptions import ReadTimeout, RequestException
 
-from graderq.errors import DiskError, DockerError, DockerUnavailable, VolumeInUse, WorkdirLost
+from graderq.errors import DockerError, DockerUnavailable, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
-from graderq.sandbox import disks
 from graderq.sandbox.accounting import Accounting, Usage
+from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
+from graderq.sandbox.docker_api import connect, engine_errors, is_local
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.outcome import Outcome
 from graderq.sandbox.spec import (
-    KIND_NODE,
     KIND_SANDBOX,
     KIND_WORKDIR,
     LABEL,
     NETWORK_OPTIONS,
-    NODE_LABEL,
-    NODE_VOLUME,
     SANDBOX_NETWORK,
     WORKDIR,
     ContainerSpec,
     create_body,
     owner_labels,
 )
+from graderq.sandbox.volumes import Volumes, disk_of, sandbox_disk
 from graderq.settings import Settings
 
 log = logging.getLogger("graderq.sandbox")
@@ -58,45 +54,29 @@ DRAIN_GRACE = 1.0
 """Seconds to keep reading output already in flight after graderq kills a sandbox."""
 WAIT_GRACE = 30.0
 """Seconds the daemon may take to report a killed or exited container as stopped."""
-DISK_LABEL = f"{LABEL}.disk"
-"""On a volume that is a bounded disk: its size in megabytes."""
-
-
-@contextmanager
-def engine_errors(action: str, image: str | None = None) -> Iterator[None]:
-    """Turn every failure of the engine into DockerError with a helpful message."""
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise DockerError(
-            f"{action}: image {image!r} is not on the Docker engine; build it with "
-            "`graderq images build` (or `bash workers/images/build.sh`) or pull it"
-        ) from exc
-    except (RequestsConnectionError, ReadTimeout, ConnectionError, FileNotFoundError) as exc:
-        raise DockerUnavailable(f"{action}: the Docker engine is unreachable: {exc}") from exc
-    except docker.errors.DockerException as exc:
-        if isinstance(exc.__cause__, RequestsConnectionError | ConnectionError):
-            raise DockerUnavailable(f"{action}: {exc}") from exc
-        raise DockerError(f"{action}: {exc}") from exc
-    except (RequestException, OSError) as exc:
-        raise DockerError(f"{action}: {exc}") from exc
 
 
 class DockerBackend:
-    """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket)."""
+    """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket).
+
+    What a sandbox leaves to clean up (its container, disk and cgroup) is read from
+    the host, never remembered, so another process cleans up after a dead one; disks
+    and volumes are volumes.py's. `_cgroups` is per-container run state only: it
+    tells start() which cgroup to read, in the process that created the container
+    (a container started by another process is not accounted: None, never a guess).
+    """
 
     def __init__(self, base_url: str | None, timeout: float, disk_dir: Path) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.disk_dir = disk_dir
         self._api: docker.APIClient | None = None
-        self._node_id: str | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
         self._accounting: Accounting | object | None = _UNKNOWN
         self._cgroups: dict[str, str] = {}
-        self._disks: dict[str, str] = {}
         self._network_ready = False
+        self._volumes = Volumes(lambda: self.api, disk_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
@@ -107,21 +87,15 @@ class DockerBackend:
     def api(self) -> docker.APIClient:
         """The API client, connected on first use (version negotiated once)."""
         if self._api is None:
-            with self._lock, engine_errors("cannot reach the Docker engine"):
+            with self._lock:
                 if self._api is None:
-                    options: dict[str, Any] = docker.utils.kwargs_from_env()
-                    if self.base_url:
-                        options = {"base_url": self.base_url}
-                    api = docker.APIClient(timeout=self.timeout, **options)
-                    if api.base_url.startswith("http+docker://local"):
-                        api.trust_env = False  # a local socket: no proxy lookup per call
-                    self._api = api
+                    self._api = connect(self.base_url, self.timeout)
         return self._api
 
     @property
     def local(self) -> bool:
         """Whether the daemon is on this machine (a Unix socket)."""
-        return self.api.base_url.startswith("http+docker://local")
+        return is_local(self.api)
 
     @property
     def accounting(self) -> Accounting | None:
@@ -159,8 +133,8 @@ class DockerBackend:
         name = f"graderq-{uuid.uuid4().hex[:16]}"
         disk = None
         if spec.needs_disk:
-            disk = f"{name}-disk"
-            self._make_volume(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
+            disk = sandbox_disk(name)
+            self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
             spec = dataclasses.replace(spec, volume=disk)
         body = create_body(spec)
         accounting = self.accounting
@@ -175,8 +149,6 @@ class DockerBackend:
             raise
         if accounting is not None:
             self._cgroups[container] = name
-        if disk is not None:
-            self._disks[container] = disk
         return container
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
@@ -248,8 +220,12 @@ class DockerBackend:
             if exc.status_code not in (404, 409):  # already stopped or gone
                 raise
 
-    def _remove(self, container: str) -> None:
-        """Remove a container; gone, or being removed by someone else, is fine."""
+    def _remove(self, container: str) -> dict[str, Any] | None:
+        """Inspect, then remove a container; None if it is gone or someone else removes it."""
+        try:
+            found: dict[str, Any] = self.api.inspect_container(container)
+        except docker.errors.NotFound:
+            return None
         try:
             self.api.remove_container(container, v=True, force=True)
         except docker.errors.NotFound:
@@ -257,23 +233,32 @@ class DockerBackend:
         except docker.errors.APIError as exc:
             if exc.status_code != 409 or "in progress" not in str(exc):
                 raise
+            return None  # its remover cleans up after it
+        return found
 
     def destroy(self, container: str) -> None:
-        """Remove the container; while the engine is unreachable, keep trying a while."""
+        """Remove the container, then its cgroup and its own disk, as the host shows them.
+
+        While the engine is unreachable (a daemon restart), keep trying a while.
+        """
+        self._cgroups.pop(container, None)
         deadline = time.monotonic() + DESTROY_PATIENCE
         while True:
             try:
                 with engine_errors("cannot remove the sandbox container"):
-                    self._remove(container)
+                    found = self._remove(container)
                 break
             except DockerUnavailable:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)  # the daemon is restarting: poll it again
-        cgroup = self._cgroups.pop(container, None)
-        if cgroup is not None and self.accounting is not None:
-            self.accounting.release(cgroup)
-        disk = self._disks.pop(container, None)
+        if found is None:
+            return
+        name = found["Name"].lstrip("/")
+        parent = (found.get("HostConfig") or {}).get("CgroupParent")
+        if parent and parent == Accounting.parent(name):
+            self.release_cgroup(name)
+        disk = disk_of(found)
         if disk is not None:
             self._discard(disk)
 
@@ -286,100 +271,63 @@ class DockerBackend:
 
     def create_volume(self, labels: dict[str, str], disk: int | None = None) -> str:
         name = f"graderq-wd-{uuid.uuid4().hex}"
-        self._make_volume(name, labels, disk)
+        self._volumes.make(name, labels, disk)
         return name
 
-    def _make_volume(self, name: str, labels: dict[str, str], disk: int | None) -> None:
-        """A volume; with `disk` megabytes, a bounded disk of that size (see disks.py)."""
-        action = f"cannot create the volume {name!r}"
-        if disk is None:
-            with engine_errors(action):
-                self.api.create_volume(name, labels=labels)
-            return
-        if not self.local:
-            raise DiskError(
-                f"{action}: a {disk} MB disk is a loop device on this machine, but the Docker "
-                f"engine at {self.api.base_url} is elsewhere; run the worker on the Docker "
-                "host, or set the 'disk' limit to None (unbounded)"
-            )
-        image = self._image(name)
-        device = disks.make(image, disk)
-        try:
-            with engine_errors(action):
-                self.api.create_volume(
-                    name,
-                    driver="local",
-                    driver_opts=disks.volume_options(device),
-                    labels={**labels, DISK_LABEL: str(disk)},
-                )
-        except BaseException:
-            disks.remove(image)
-            raise
-
-    def _image(self, volume: str) -> Path:
-        return disks.image_path(self.disk_dir, self.node_id(), volume)
-
     def check_workdir(self, name: str) -> None:
-        try:
-            with engine_errors(f"cannot inspect the working directory volume {name!r}"):
-                volume = self.api.inspect_volume(name)
-        except DockerError as exc:
-            if isinstance(exc.__cause__, docker.errors.NotFound):
-                raise ValueError(
-                    f"Invalid 'workdir': no working directory {name!r} on this Docker host "
-                    "(removed, expired, or made elsewhere)"
-                ) from None
-            raise
-        if (volume.get("Labels") or {}).get(LABEL) != KIND_WORKDIR:
+        volume = self._volumes.find(name)
+        if volume is None:
+            raise ValueError(
+                f"Invalid 'workdir': no working directory {name!r} on this Docker host "
+                "(removed, expired, or made elsewhere)"
+            )
+        if volume.labels.get(LABEL) != KIND_WORKDIR:
             raise ValueError(
                 f"Invalid 'workdir': volume {name!r} was not made by graderq.working_directory()"
             )
-        if not self.disk_intact(name, volume.get("Options")):
+        if not volume.intact:
             raise WorkdirLost(
                 f"the working directory {name!r} lost its disk (was the host restarted?); "
                 "make a new one"
             )
 
-    def disk_intact(self, name: str, options: dict[str, str] | None) -> bool:
-        """Whether a volume that is a disk still has its own image on its loop device.
-
-        After a reboot its device is detached, or attached to another sandbox's disk:
-        such a volume must never be mounted again.
-        """
-        device = (options or {}).get("device")
-        if device is None or not self.local:
-            return True
-        return disks.path_of(device) == str(self._image(name))
-
     def remove_volume(self, name: str) -> None:
-        """Remove a volume and its disk, if it has one; gone is fine."""
-        action = f"cannot remove the volume {name!r}"
-        with engine_errors(action), suppress(docker.errors.NotFound):
-            try:
-                self.api.remove_volume(name)
-            except docker.errors.APIError as exc:
-                if exc.status_code == 409:
-                    raise VolumeInUse(f"{action}: it is in use by a container") from exc
-                raise
-        if self.local:
-            disks.remove(self._image(name))
+        self._volumes.remove(name)
 
     def node_id(self) -> str:
-        """This daemon's graderq identity, kept in a labelled volume on the daemon itself.
+        return self._volumes.node_id()
 
-        Every client of one daemon reads the same volume; another daemon has its own
-        (the daemon's own ID is no good: daemons sharing /etc/docker share it).
-        """
-        if self._node_id is None:
-            with engine_errors("cannot read the Docker engine's graderq identity"):
-                try:
-                    volume = self.api.inspect_volume(NODE_VOLUME)
-                except docker.errors.NotFound:
-                    labels = {LABEL: KIND_NODE, NODE_LABEL: uuid.uuid4().hex[:12]}
-                    self.api.create_volume(NODE_VOLUME, labels=labels)
-                    volume = self.api.inspect_volume(NODE_VOLUME)  # a racing twin may have won
-            self._node_id = volume["Labels"][NODE_LABEL]
-        return self._node_id
+    def sandbox_containers(self) -> list[Container]:
+        with engine_errors("cannot list the sandbox containers"):
+            found = self.api.containers(all=True, filters={"label": f"{LABEL}={KIND_SANDBOX}"})
+        return [Container(c["Id"], c["Names"][0].lstrip("/"), c.get("Labels") or {}) for c in found]
+
+    def container_names(self) -> set[str]:
+        with engine_errors("cannot list containers"):
+            found = self.api.containers(all=True)
+        return {name.lstrip("/") for container in found for name in container["Names"]}
+
+    def unused_volumes(self) -> list[Volume]:
+        return self._volumes.unused()
+
+    def volume_names(self) -> set[str]:
+        return self._volumes.names()
+
+    def disk_images(self) -> list[DiskImage]:
+        return self._volumes.images()
+
+    def remove_disk_image(self, volume: str) -> None:
+        self._volumes.remove_image(volume)
+
+    def cgroups(self) -> list[Cgroup]:
+        accounting = self.accounting
+        if accounting is None:
+            return []
+        return [Cgroup(name, made) for name, made in accounting.parents().items()]
+
+    def release_cgroup(self, name: str) -> None:
+        if self.accounting is not None:
+            self.accounting.release(name)
 
 
 def _tarball(files: Sequence[SandboxFile]) -> bytes:

@@ -1,11 +1,16 @@
-"""Find and remove what dead workers left behind, by the labels graderq puts on it.
+"""Find and remove what dead workers left behind: one sweep per kind of leftover.
 
-A sandbox container is abandoned when the process that made it is gone (checked only
-for owners on this machine, where their PIDs are visible) or when it is older than
-any task may run. A working directory is abandoned when it has expired. Volumes still
-in use are left for a later sweep. A disk image whose volume is gone (its maker died
-between the two) is detached and deleted, and so is a volume whose disk is gone (its
-loop device was lost in a reboot).
+Each sweep lists one kind through the Backend seam, decides from that data alone (the
+decisions are pure functions, tested with FakeBackend), then removes what it chose:
+
+- sandbox containers with no live owner: its process is gone (checked only for owners
+  on this machine, where their PIDs are visible), or it is older than any task may run;
+- unused volumes: a sandbox's disk past DISK_GRACE, an expired working directory, or a
+  disk whose loop device no longer holds its image (lost in a reboot); a volume still
+  in use is left for a later sweep;
+- disk images whose volume is gone (their maker died between the two): detached and
+  deleted;
+- accounting cgroups older than any task whose container is gone.
 """
 
 from __future__ import annotations
@@ -14,13 +19,12 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from graderq.errors import DockerError
-from graderq.sandbox import disks
-from graderq.sandbox.docker_backend import DockerBackend, engine_errors
+from graderq.sandbox.backend import Backend, Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
 
 log = logging.getLogger("graderq.janitor")
@@ -83,48 +87,97 @@ def _number(value: str | None) -> float | None:
         return None
 
 
-def sweep(backend: DockerBackend, max_age: float, now: float | None = None) -> Sweep:
-    """Remove abandoned sandbox containers, expired workdirs and dangling sandbox volumes."""
+def abandoned_containers(
+    containers: Iterable[Container],
+    now: float,
+    max_age: float,
+    hostname: str | None = None,
+    alive: Callable[[int], bool] = pid_alive,
+) -> list[Container]:
+    """The sandbox containers that have no live owner (see container_abandoned)."""
+    return [c for c in containers if container_abandoned(c.labels, now, max_age, hostname, alive)]
+
+
+def volume_unwanted(volume: Volume, now: float) -> bool:
+    """Whether an unused volume is abandoned: a sandbox's disk, an expired or lost one."""
+    kind = volume.labels.get(LABEL)
+    # A sandbox's disk is unused for a moment before its container is created.
+    created = _number(volume.labels.get(f"{LABEL}.created")) or 0
+    return (
+        (kind == KIND_SANDBOX and now - created >= DISK_GRACE)
+        or (kind == KIND_WORKDIR and workdir_expired(volume.labels, now))
+        or not volume.intact
+    )
+
+
+def unwanted_volumes(volumes: Iterable[Volume], now: float) -> list[Volume]:
+    """The unused volumes to remove (see volume_unwanted)."""
+    return [volume for volume in volumes if volume_unwanted(volume, now)]
+
+
+def orphan_images(images: Iterable[DiskImage], volumes: set[str], now: float) -> list[DiskImage]:
+    """Images whose volume is gone, spared for DISK_GRACE (the volume may be coming)."""
+    return [i for i in images if i.volume not in volumes and i.changed < now - DISK_GRACE]
+
+
+def stale_cgroups(
+    cgroups: Iterable[Cgroup], containers: set[str], now: float, max_age: float
+) -> list[Cgroup]:
+    """Cgroups older than any task whose container is gone."""
+    return [c for c in cgroups if c.made < now - max_age and c.name not in containers]
+
+
+def sweep_containers(backend: Backend, now: float, max_age: float) -> int:
+    doomed = abandoned_containers(backend.sandbox_containers(), now, max_age)
+    for container in doomed:
+        backend.destroy(container.id)
+    return len(doomed)
+
+
+def sweep_volumes(backend: Backend, now: float) -> int:
+    removed = 0
+    for volume in unwanted_volumes(backend.unused_volumes(), now):
+        try:
+            backend.remove_volume(volume.name)
+        except DockerError as exc:  # in use again, say: the next sweep sees it
+            log.debug("volume %s not removed: %s", volume.name, exc)
+            continue
+        removed += 1
+    return removed
+
+
+def sweep_disks(backend: Backend, now: float) -> int:
+    images = backend.disk_images()
+    if not images:
+        return 0
+    doomed = orphan_images(images, backend.volume_names(), now)
+    for image in doomed:
+        backend.remove_disk_image(image.volume)
+    return len(doomed)
+
+
+def sweep_cgroups(backend: Backend, now: float, max_age: float) -> int:
+    cgroups = backend.cgroups()
+    if not cgroups:
+        return 0
+    doomed = stale_cgroups(cgroups, backend.container_names(), now, max_age)
+    for cgroup in doomed:
+        backend.release_cgroup(cgroup.name)
+    return len(doomed)
+
+
+def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
+    """Remove abandoned sandbox containers, then volumes, disk images and cgroups.
+
+    In this order: removing a container leaves its disk unused, and a volume its image.
+    """
     now = time.time() if now is None else now
-    api = backend.api
-    done = Sweep()
-    with engine_errors("janitor cannot list sandbox containers"):
-        containers = api.containers(all=True, filters={"label": f"{LABEL}={KIND_SANDBOX}"})
-    for container in containers:
-        if container_abandoned(container.get("Labels") or {}, now, max_age):
-            backend.destroy(container["Id"])
-            done.containers += 1
-    with engine_errors("janitor cannot list volumes"):
-        volumes = api.volumes(filters={"label": LABEL, "dangling": True}).get("Volumes") or []
-    for volume in volumes:
-        labels = volume.get("Labels") or {}
-        kind = labels.get(LABEL)
-        # A sandbox's disk is dangling for a moment before its container is created.
-        fresh = now - (_number(labels.get(f"{LABEL}.created")) or 0) < DISK_GRACE
-        if (
-            (kind == KIND_SANDBOX and not fresh)
-            or (kind == KIND_WORKDIR and workdir_expired(labels, now))
-            or not backend.disk_intact(volume["Name"], volume.get("Options"))
-        ):
-            try:
-                backend.remove_volume(volume["Name"])
-            except DockerError as exc:
-                log.debug("volume %s not removed: %s", volume["Name"], exc)
-                continue
-            done.volumes += 1
-    if backend.local:
-        with engine_errors("janitor cannot list volumes"):
-            names = [volume["Name"] for volume in api.volumes().get("Volumes") or []]
-        directory = backend.disk_dir / backend.node_id()
-        for image in disks.orphans(directory, names, older_than=now - DISK_GRACE):
-            disks.remove(image)
-            done.disks += 1
-    accounting = backend.accounting
-    if accounting is not None:
-        with engine_errors("janitor cannot list containers"):
-            names = {name.lstrip("/") for c in api.containers(all=True) for name in c["Names"]}
-        for name in accounting.leftovers(older_than=now - max_age) - names:
-            accounting.release(name)
+    done = Sweep(
+        containers=sweep_containers(backend, now, max_age),
+        volumes=sweep_volumes(backend, now),
+        disks=sweep_disks(backend, now),
+    )
+    sweep_cgroups(backend, now, max_age)
     if done.containers or done.volumes or done.disks:
         log.info(
             "janitor removed %d containers, %d volumes and %d disks",

@@ -10,11 +10,14 @@ import pytest
 
 import graderq
 from graderq.errors import WorkdirLost
-from graderq.sandbox import disks
-from graderq.sandbox.docker_backend import DISK_LABEL, DockerBackend
+from graderq.limits import Limits
+from graderq.sandbox import ContainerSpec, disks
+from graderq.sandbox.docker_backend import DockerBackend
 from graderq.sandbox.janitor import DISK_GRACE, sweep
+from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
+from graderq.sandbox.volumes import DISK_LABEL, sandbox_disk
 from graderq.settings import get_settings
-from tests.integration.support import disk_objects, volume_exists
+from tests.integration.support import PYTHON_IMAGE, disk_objects, volume_exists
 
 FILES = [{"name": "main.py", "content": "print('hi')\n"}]
 ENOSPC = b"No space left on device"
@@ -152,3 +155,35 @@ def test_a_workdir_whose_disk_was_lost_is_never_mounted_again(
         ).exists()
     finally:
         engine.close_workdir(workdir)
+
+
+def test_a_sandbox_made_by_one_backend_is_cleaned_up_by_another(
+    docker_client: docker.DockerClient,
+) -> None:
+    """No backend remembers a sandbox's disk or cgroup: a backend that did not make the
+    sandbox (a worker started after its maker died) finds both on the host."""
+    before = disk_objects()
+    maker = DockerBackend.from_settings(get_settings())
+    spec = ContainerSpec(
+        PYTHON_IMAGE,
+        "echo hi > note",
+        Limits(disk=8),
+        with_files=True,
+        labels=owner_labels(KIND_SANDBOX),
+    )
+    container = maker.create(spec)
+    try:
+        assert maker.start(container, None, spec.limits).exit_code == 0
+        name = docker_client.api.inspect_container(container)["Name"].lstrip("/")
+        disk = sandbox_disk(name)
+        assert volume_exists(docker_client, disk) and disk_objects() != before
+        accounting = maker.accounting
+        assert accounting is not None and name in accounting.parents()
+
+        DockerBackend.from_settings(get_settings()).destroy(container)
+
+        assert not volume_exists(docker_client, disk)
+        assert disk_objects() == before  # its image deleted, its loop device detached
+        assert name not in accounting.parents()
+    finally:
+        maker.destroy(container)
