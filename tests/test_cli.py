@@ -25,7 +25,7 @@ from graderq.cli.exits import ExitCode, exit_code_for
 from graderq.cli.output import seconds, shown_text, size
 from graderq.cli.params import load_tests, parse_limit_value, parse_limits, read_sandbox_file
 from graderq.engine import WorkingDirectory
-from graderq.errors import WorkdirLost
+from graderq.errors import RequestTypeError, WorkdirLost
 from graderq.limits import Limits
 from graderq.sandbox import ContainerSpec, Ending, FakeBackend, Outcome
 from graderq.sandbox.fake_backend import FakeContainer
@@ -266,7 +266,8 @@ def test_a_bug_shows_its_traceback_and_its_own_exit_code(backend: FakeBackend) -
         (graderq.ProfileError("x"), ExitCode.USAGE),
         (graderq.FileError("x"), ExitCode.USAGE),
         (graderq.LimitError("x"), ExitCode.USAGE),
-        (TypeError("stdin must be bytes or str"), ExitCode.USAGE),
+        (RequestTypeError("stdin must be bytes or str"), ExitCode.USAGE),
+        (TypeError("a bug"), ExitCode.INTERNAL),
         (graderq.DockerError("x"), ExitCode.INFRASTRUCTURE),
         (WorkdirLost("x"), ExitCode.INFRASTRUCTURE),
         (CeleryTimeout("x"), ExitCode.INFRASTRUCTURE),

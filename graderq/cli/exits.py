@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from enum import IntEnum
 
-from graderq.errors import GraderqError
+from graderq.errors import GraderqError, RequestError
 
 
 class ExitCode(IntEnum):
@@ -62,13 +62,10 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     """The exit code for an error that ended a command."""
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
-    bad_input = isinstance(exc, ValueError | TypeError)
-    if isinstance(exc, GraderqError):  # ProfileError, FileError, LimitError are ValueErrors
-        return ExitCode.USAGE if bad_input else ExitCode.INFRASTRUCTURE
-    if isinstance(exc, _service_errors()):
+    if isinstance(exc, RequestError):
+        return ExitCode.USAGE
+    if isinstance(exc, (GraderqError, *_service_errors())):
         return ExitCode.INFRASTRUCTURE
-    if bad_input:
-        return ExitCode.USAGE  # graderq also refuses input with plain ValueError/TypeError
     if any(isinstance(cause, _service_errors()) for cause in _causes(exc)):
         return ExitCode.INFRASTRUCTURE  # e.g. Celery's RuntimeError over a refused connection
     return ExitCode.INTERNAL

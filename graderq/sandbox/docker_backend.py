@@ -22,7 +22,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from graderq.errors import DockerError, DockerUnavailable, WorkdirLost
+from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox.accounting import Accounting, Usage
@@ -277,12 +277,12 @@ class DockerBackend:
     def check_workdir(self, name: str) -> None:
         volume = self._volumes.find(name)
         if volume is None:
-            raise ValueError(
+            raise WorkdirError(
                 f"Invalid 'workdir': no working directory {name!r} on this Docker host "
                 "(removed, expired, or made elsewhere)"
             )
         if volume.labels.get(LABEL) != KIND_WORKDIR:
-            raise ValueError(
+            raise WorkdirError(
                 f"Invalid 'workdir': volume {name!r} was not made by graderq.working_directory()"
             )
         if not volume.intact:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from graderq.errors import WorkdirError
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
@@ -87,7 +88,7 @@ class FakeBackend:
 
     def check_workdir(self, name: str) -> None:
         if name not in self.volumes:
-            raise ValueError(f"Invalid 'workdir': no working directory {name!r} on this host")
+            raise WorkdirError(f"Invalid 'workdir': no working directory {name!r} on this host")
 
     def remove_volume(self, name: str) -> None:
         self.volumes.discard(name)
