@@ -192,6 +192,14 @@ def get_engine() -> Engine:
     return _default
 
 
+def set_engine(engine: Engine | None) -> Engine | None:
+    """Make `engine` the process's default (None: a new one from the settings on next
+    use); returns the one it replaces, so that a caller can put it back."""
+    global _default
+    previous, _default = _default, engine
+    return previous
+
+
 def configure(
     profiles: ProfileTable | None = None,
     docker_url: str | None = None,

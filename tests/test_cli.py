@@ -77,15 +77,16 @@ def script(container: FakeContainer, stdin: bytes | None) -> Outcome:
 
 
 @pytest.fixture
-def backend(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:
+def backend() -> Iterator[FakeBackend]:
     """A fresh default engine on the fake backend; the old default is back afterwards."""
-    monkeypatch.setattr(graderq.engine, "_default", None)
+    previous = graderq.engine.set_engine(None)
     fake = FakeBackend(script)
     graderq.configure(
         profiles=[graderq.Profile("py", "img/py"), graderq.Profile("cc", "img/cc")],
         backend=fake,
     )
-    return fake
+    yield fake
+    graderq.engine.set_engine(previous)
 
 
 def invoke(*args: str, input: str | bytes | None = None) -> Result:

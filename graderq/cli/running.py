@@ -11,6 +11,7 @@ from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, result_view, stdout_console
 from graderq.cli.params import files_option, limits_option
 from graderq.grading import run_failed
+from graderq.limits import Limits
 from graderq.records import live_nodes
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,7 +42,7 @@ def sandbox_options(command: F) -> F:
             multiple=True,
             metavar="NAME=VALUE",
             callback=limits_option,
-            help="A limit (cputime, realtime, memory, processes, file_size, output); "
+            help=f"A limit ({', '.join(Limits.model_fields)}); "
             "VALUE is a number or 'none'. Repeatable.",
         ),
         click.option(

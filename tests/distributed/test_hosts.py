@@ -11,6 +11,7 @@ from graderq import client
 from graderq.app import app
 from graderq.sandbox import DockerBackend
 from graderq.settings import get_settings
+from tests.integration import support
 
 from .conftest import Worker, wait_until
 
@@ -29,11 +30,11 @@ def workers(start_worker: Callable[..., Worker], second_docker: str) -> tuple[Wo
 
 
 def volume_exists(docker_url: str | None, name: str) -> bool:
-    api = docker.APIClient(base_url=docker_url or "unix:///var/run/docker.sock")
+    client = docker.DockerClient(base_url=docker_url or "unix:///var/run/docker.sock")
     try:
-        return any(v["Name"] == name for v in api.volumes()["Volumes"] or [])
+        return support.volume_exists(client, name)
     finally:
-        api.close()
+        client.close()
 
 
 def test_the_two_daemons_are_two_nodes(second_docker: str) -> None:

@@ -80,8 +80,9 @@ def extra_engine() -> graderq.Engine:
 
 
 @pytest.fixture
-def default_engine(monkeypatch: pytest.MonkeyPatch, engine: graderq.Engine) -> graderq.Engine:
+def default_engine(engine: graderq.Engine) -> Iterator[graderq.Engine]:
     """Make `engine` the process's default engine for one test and restore the old one
     after, so that graderq.run, create, configure and working_directory are safe to call."""
-    monkeypatch.setattr(graderq.engine, "_default", engine)
-    return engine
+    previous = graderq.engine.set_engine(engine)
+    yield engine
+    graderq.engine.set_engine(previous)

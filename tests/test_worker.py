@@ -1,0 +1,26 @@
+"""The worker's chores: a heartbeat never waits behind a janitor sweep."""
+
+import threading
+
+import pytest
+
+from graderq import records, worker
+
+
+def test_the_heartbeat_goes_on_while_a_sweep_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    beats = threading.Semaphore(0)
+    released = threading.Event()
+    monkeypatch.setattr(records, "HEARTBEAT_EVERY", 0.01)
+    monkeypatch.setattr(records, "heartbeat", lambda node: beats.release())
+    monkeypatch.setattr(worker, "docker_backend", lambda settings: None)
+    housekeeping = worker.Housekeeping("node-1", worker.get_settings())
+    monkeypatch.setattr(housekeeping, "sweep", lambda: released.wait(30))
+    housekeeping.chores[1].work = housekeeping.sweep  # a Docker call that takes its time
+    housekeeping.start()
+    try:
+        for _ in range(20):  # twenty beats while the sweep still hangs
+            assert beats.acquire(timeout=5)
+        assert not released.is_set()
+    finally:
+        released.set()
+        housekeeping.stop()
