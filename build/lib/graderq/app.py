@@ -1,0 +1,99 @@
+"""The Celery app: JSON only, late acks, prefetch of one, events on, graderq's routes.
+
+`celery -A graderq worker` and `celery -A graderq flower` find this app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+
+from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
+from graderq.settings import Settings, get_settings
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery's configuration for `settings`."""
+    transport = {
+        "visibility_timeout": settings.visibility_timeout,
+        "unacked_restore_interval": settings.restore_interval,
+        "unacked_restore_throttle": 1,
+    }
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "result_expires": settings.result_expires,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_routes": (route_task,),
+        # Worker events feed Flower's live view; the producer-side "sent" event and the
+        # STARTED state would cost every task a Redis round trip that nothing reads.
+        "task_track_started": False,
+        "task_send_sent_event": False,
+        "worker_send_task_events": True,
+        "task_time_limit": settings.task_time_limit,
+        "task_soft_time_limit": settings.task_time_limit - settings.task_time_margin,
+        "worker_hijack_root_logger": False,
+    }
+
+
+class GraderqTask(Task):
+    """Short argument reprs (no file contents, no stdin); the worker sets the time limits
+    (graderq.timelimits)."""
+
+    Request = "graderq.timelimits:WorkerRequest"
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        arguments = call_arguments(self, args or (), kwargs or {})
+        if arguments is not None:
+            if arguments.get("workdir") is not None:
+                # A pinned task that waited longer than its workdir lives is pointless.
+                options.setdefault("expires", get_settings().workdir_ttl)
+            options.setdefault("argsrepr", "()")
+            options.setdefault("kwargsrepr", short_repr(arguments))
+        return super().apply_async(args, kwargs, **options)
+
+
+def short_repr(arguments: dict[str, Any]) -> str:
+    """A one-line view of a call for logs, events and Flower: sizes, not contents."""
+    parts = []
+    for name, value in arguments.items():
+        if value is None:
+            continue
+        if name == "files" and isinstance(value, list | tuple):
+            names = [f.get("name") if isinstance(f, dict) else "?" for f in value]
+            shown = f"[{len(names)} files: {', '.join(map(str, names[:5]))}"
+            shown += ", ...]" if len(names) > 5 else "]"
+        elif name == "stdin" and isinstance(value, str | bytes):
+            shown = f"<{len(value)} bytes>"
+        elif isinstance(value, str | bytes) and len(value) > 80:
+            shown = repr(value[:77]) + "..."
+        else:
+            shown = repr(value)
+            if len(shown) > 200:
+                shown = shown[:197] + "..."
+        parts.append(f"{name}={shown}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def make_app(settings: Settings | None = None) -> Celery:
+    """A Celery app configured from `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+    celery = Celery("graderq", task_cls=GraderqTask, include=["graderq.tasks"])
+    celery.conf.update(celery_config(settings))
+    # graderq's worker behaviour, in workers of this app only (never in an LMS's own).
+    celery.steps["worker"].add("graderq.worker:GraderqNode")
+    return celery
+
+
+app = make_app()

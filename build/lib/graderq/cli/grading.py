@@ -1,0 +1,150 @@
+"""`graderq grade`: compile once, run a folder of tests through the queue, show verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from graderq.cli.exits import EPILOG, ExitCode
+from graderq.cli.output import print_json, report_view, stderr_console, stdout_console
+from graderq.cli.params import TestCase, files_option, limits_option, load_tests
+
+
+def grade_with_progress(
+    cases: Sequence[TestCase],
+    run_step: dict[str, Any],
+    compile_step: dict[str, Any],
+    files: list[dict[str, Any]] | None,
+    exact: bool,
+    progress: Progress,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """client.grade's report for `cases`, drawing its progress as the tests finish."""
+    from graderq import client
+
+    tests = [{"name": case.name, "stdin": case.stdin, "expected": case.expected} for case in cases]
+    preparing = compile_step["command"] == "true"
+    step = progress.add_task("preparing" if preparing else "compiling", total=None)
+    bar: list[Any] = []
+
+    def advance(done: int, total: int) -> None:
+        if not bar:
+            progress.remove_task(step)
+            bar.append(progress.add_task("testing", total=total))
+        progress.update(bar[0], completed=done)
+
+    handle = client.grade(run_step, tests, compile_step, files, exact)
+    return client.wait(handle, timeout=timeout, progress=advance)
+
+
+def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> list[TestCase]:
+    try:
+        return load_tests(value)
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@click.command(epilog=EPILOG)
+@click.argument("profile")
+@click.option("--run", "run_command", required=True, metavar="CMD", help="Runs one test.")
+@click.option("--compile", "compile_command", metavar="CMD", help="Runs once, before the tests.")
+@click.option(
+    "--tests",
+    "cases",
+    required=True,
+    type=click.Path(path_type=Path),
+    callback=tests_folder,
+    metavar="DIR",
+    help="A folder of NAME.in files, each with NAME.out (or NAME.ans) expected output.",
+)
+@click.option("--compile-profile", metavar="P", help="Profile of --compile [default: PROFILE].")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    metavar="[NAME=]PATH",
+    callback=files_option,
+    help="A file of the submission, put into /sandbox. Repeatable.",
+)
+@click.option(
+    "--limit",
+    "limits",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=limits_option,
+    help="A limit of each test run. Repeatable.",
+)
+@click.option(
+    "--compile-limit",
+    "compile_limits",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=limits_option,
+    help="A limit of the compile step. Repeatable.",
+)
+@click.option("--exact", is_flag=True, help="Compare outputs byte for byte.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Seconds the whole grading may take [default: no limit].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def grade(
+    profile: str,
+    run_command: str,
+    compile_command: str | None,
+    cases: list[TestCase],
+    compile_profile: str | None,
+    files: list[dict[str, Any]] | None,
+    limits: dict[str, Any] | None,
+    compile_limits: dict[str, Any] | None,
+    exact: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    """Grade a submission against the tests in DIR, through the queue.
+
+    Compiles once with --compile (else only puts the files in place), runs --run on
+    every test's input in parallel on the worker host that holds the compiled files,
+    and compares each output with the expected one (trailing whitespace ignored unless
+    --exact). PROFILE runs the tests.
+    """
+    compile_step = {
+        "profile_name": compile_profile or profile,
+        "command": compile_command or "true",
+        "limits": compile_limits,
+    }
+    run_step = {"profile_name": profile, "command": run_command, "limits": limits}
+    console = stderr_console()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=as_json or not console.is_terminal,
+    )
+    with progress:
+        summary = grade_with_progress(
+            cases, run_step, compile_step, files, exact, progress, timeout
+        )
+    if as_json:
+        print_json(summary)
+    else:
+        stdout_console().print(report_view(summary))
+    accepted = summary["verdict"] == "accepted"
+    raise click.exceptions.Exit(ExitCode.OK if accepted else ExitCode.FAILED)

@@ -1,0 +1,83 @@
+"""`graderq images build` and `graderq janitor`: keep a Docker host ready and tidy."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import click
+
+import graderq
+from graderq.cli.exits import EPILOG, ExitCode
+from graderq.cli.output import print_json, stdout_console
+from graderq.errors import MissingTool
+
+
+def build_script() -> Path:
+    """workers/images/build.sh of the checkout this graderq package is installed from."""
+    script = Path(graderq.__file__).resolve().parent.parent / "workers" / "images" / "build.sh"
+    if not script.is_file():
+        raise MissingTool(
+            f"the image builder {script} is missing: it ships with graderq's source "
+            "checkout; install graderq from a clone (pip install -e .) to build images"
+        )
+    return script
+
+
+@click.group()
+def images() -> None:
+    """The sandbox images that configs/profiles.toml names."""
+
+
+@images.command(epilog=EPILOG)
+@click.option(
+    "--offline/--registry",
+    default=True,
+    help="Build from the machine's Debian mirror (debootstrap + docker import), or with "
+    "docker build and the Dockerfiles (needs a registry).  [default: offline]",
+)
+@click.option("--force", is_flag=True, help="Rebuild images that exist already.")
+def build(offline: bool, force: bool) -> None:
+    """Build the missing sandbox images (runs workers/images/build.sh)."""
+    command = ["bash", str(build_script()), "--offline" if offline else "--registry"]
+    if force:
+        command.append("--force")
+    returncode = subprocess.run(command, check=False).returncode
+    if returncode != 0:
+        click.echo(f"Error: {' '.join(command)} failed with exit code {returncode}", err=True)
+        raise click.exceptions.Exit(ExitCode.INFRASTRUCTURE)
+    click.echo("images ready")
+
+
+@click.command(epilog=EPILOG)
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def janitor(as_json: bool) -> None:
+    """Remove what dead workers left on this Docker engine, once.
+
+    Sandbox containers whose owner process is gone or that are older than any task
+    may run (GRADERQ_TASK_TIME_LIMIT + GRADERQ_TASK_TIME_MARGIN), and expired working
+    directories. Workers do this on their own every GRADERQ_JANITOR_INTERVAL seconds.
+    """
+    from graderq.sandbox import DockerBackend
+    from graderq.sandbox.janitor import sweep
+    from graderq.settings import get_settings
+
+    settings = get_settings()
+    max_age = settings.task_time_limit + settings.task_time_margin
+    backend = DockerBackend.from_settings(settings)
+    done = sweep(backend, max_age)
+    if as_json:
+        print_json(
+            {
+                "containers": done.containers,
+                "volumes": done.volumes,
+                "disks": done.disks,
+                "max_age": max_age,
+            }
+        )
+    else:
+        stdout_console().print(
+            f"janitor removed {done.containers} containers, {done.volumes} volumes and "
+            f"{done.disks} disks "
+            f"(sandboxes older than {max_age:g} s count as abandoned)"
+        )

@@ -1,0 +1,100 @@
+"""Every exception graderq raises, in one tree rooted at GraderqError.
+
+    GraderqError                  (epicbox: exceptions.EpicBoxError)
+    ├── RequestError              bad input, refused before any work (a ValueError)
+    │   ├── FileError             a file to write is malformed
+    │   ├── LimitError            a limit is unknown, malformed, or above a ceiling
+    │   ├── ProfileError          an unknown or malformed profile
+    │   ├── WorkdirError          a malformed workdir handle, or one of another host
+    │   ├── CallbackError         a callback that is neither a signature nor a URL
+    │   ├── RequestTooLarge       too many files or bytes
+    │   └── RequestTypeError      an argument of the wrong type (also a TypeError)
+    ├── DockerError               the Docker engine failed (epicbox: DockerError)
+    │   ├── DockerUnavailable     the engine cannot be reached: worth trying again
+    │   ├── VolumeInUse           a volume is still used by a container
+    │   └── DiskError             a bounded disk cannot be made or removed
+    ├── WorkdirLost               the host of a working directory has no live worker
+    ├── NoWorker                  no worker answered in time
+    ├── TooManyDeliveries         a task was started too often; not run again
+    ├── UnknownTask               a task id graderq never issued, or whose result expired
+    ├── WaitInsideTask            a result waited for inside another Celery task
+    └── MissingTool               a program graderq needs is not installed
+
+The ValueError and TypeError bases keep epicbox users' `except ValueError` working.
+"""
+
+
+class GraderqError(Exception):
+    """Base class of every graderq error."""
+
+
+class RequestError(GraderqError, ValueError):
+    """A request is malformed; it was refused before any container or task existed."""
+
+
+class FileError(RequestError):
+    """A file to write into the sandbox is malformed."""
+
+
+class LimitError(RequestError):
+    """A limit is unknown, malformed, or above the operator's ceiling."""
+
+
+class ProfileError(RequestError):
+    """A profile is unknown, or its definition is malformed."""
+
+
+class WorkdirError(RequestError):
+    """A workdir handle is malformed, names no node, or lives on another host."""
+
+
+class CallbackError(RequestError):
+    """A callback is neither a Celery signature nor an http(s) URL."""
+
+
+class RequestTooLarge(RequestError):
+    """A request carries more files or bytes than the operator allows."""
+
+
+class RequestTypeError(RequestError, TypeError):
+    """An argument has the wrong type (stdin, command, a step of a grading)."""
+
+
+class DockerError(GraderqError):
+    """The Docker engine failed: unreachable daemon, missing image, API error."""
+
+
+class DockerUnavailable(DockerError):
+    """The Docker engine cannot be reached (down, restarting): worth trying again."""
+
+
+class VolumeInUse(DockerError):
+    """A volume cannot be removed yet: a container still uses it."""
+
+
+class DiskError(DockerError):
+    """A sandbox's size-bounded disk cannot be made or removed (mkfs.ext4, loop devices)."""
+
+
+class WorkdirLost(GraderqError):
+    """The Docker host that holds a working directory is gone (no live worker)."""
+
+
+class NoWorker(GraderqError):
+    """No worker answered in time (none running, or all busy)."""
+
+
+class TooManyDeliveries(GraderqError):
+    """The task was started too many times (each start killed its worker?); not run again."""
+
+
+class UnknownTask(GraderqError):
+    """graderq never issued this task id, or its result has expired."""
+
+
+class WaitInsideTask(GraderqError):
+    """A graderq result was waited for inside a Celery task, which would block a worker."""
+
+
+class MissingTool(GraderqError):
+    """A program graderq needs (debootstrap, docker) is not installed."""

@@ -1,0 +1,12 @@
+"""Every Redis key graderq writes itself (Celery's own keys are Celery's)."""
+
+DELIVERIES = "graderq:deliveries:"
+"""+ task id: how many times a worker started this task (a counter with a TTL)."""
+NODE_HEARTBEAT = "graderq:node:"
+"""+ node: present while a worker attached to that Docker host is alive."""
+ISSUED = "graderq:issued:"
+"""+ task id: graderq issued this id; kept as long as results are (result_expires)."""
+CALLBACK = "graderq:callback:"
+"""+ task id: the JSON form of that task's callback, until a worker sends it."""
+CALLBACK_FAILURES = "graderq:callbacks:failed"
+"""How many callbacks could not be delivered (a counter; each failure is also logged)."""

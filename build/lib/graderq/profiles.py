@@ -1,0 +1,72 @@
+"""Profiles: a named Docker image with the user and the isolation it runs under."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
+
+from graderq.errors import ProfileError
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class Profile:
+    """What a sandbox runs on: epicbox's Profile, validated."""
+
+    name: str
+    docker_image: str
+    command: str | None = None
+    user: str = "root"
+    read_only: bool = False
+    network_disabled: bool = True
+
+    @field_validator("name", "docker_image")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+ProfileTable = Iterable[Profile] | Mapping[str, Mapping[str, Any]]
+"""Profiles as `configure` takes them: a list of Profile or a dict of name -> options."""
+
+
+def build_profiles(profiles: ProfileTable) -> dict[str, Profile]:
+    """Turn a list of Profile, or a dict of name -> keyword arguments, into a name table."""
+    if isinstance(profiles, Mapping):
+        return {name: _make(name, options) for name, options in profiles.items()}
+    table = {}
+    for profile in profiles:
+        if not isinstance(profile, Profile):
+            raise ProfileError(f"expected a graderq.Profile, got {type(profile).__name__}")
+        table[profile.name] = profile
+    return table
+
+
+def _make(name: str, options: Mapping[str, Any]) -> Profile:
+    if not isinstance(options, Mapping):
+        raise ProfileError(f"profile {name!r} must be a table of options")
+    try:
+        return Profile(name=name, **{k: v for k, v in options.items() if k != "name"})
+    except (TypeError, ValidationError) as exc:
+        raise ProfileError(f"profile {name!r} is invalid: {exc}") from None
+
+
+def load_profiles(path: str | Path) -> dict[str, Profile]:
+    """Read the [profiles.NAME] tables of a TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ProfileError(f"profiles file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profiles file {str(path)!r} is not valid TOML: {exc}") from None
+    tables = data.get("profiles")
+    if not isinstance(tables, dict) or not tables:
+        raise ProfileError(f"profiles file {str(path)!r} has no [profiles.NAME] table")
+    return build_profiles(tables)

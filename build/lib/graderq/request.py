@@ -1,0 +1,115 @@
+"""Validation of what a caller asks to run: files, stdin and command.
+
+Everything here is pure; a bad request is refused before any container exists, with
+an error that names the offending file, limit or argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from graderq.errors import FileError, RequestTooLarge, RequestTypeError
+
+
+class SandboxFile(BaseModel):
+    """One file written into the working directory before start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    content: bytes
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _safe_name(cls, name: Any) -> str:
+        if not isinstance(name, str):
+            raise ValueError(f"name must be a str, not {type(name).__name__}")
+        if not name:
+            raise ValueError("name is empty")
+        if "\0" in name:
+            raise ValueError("name contains a NUL character")
+        if name.startswith("/"):
+            raise ValueError("name is absolute; names are relative to the working directory")
+        parts = name.split("/")
+        if ".." in parts:
+            raise ValueError("name contains '..'")
+        if any(part in ("", ".") for part in parts):
+            raise ValueError("name has an empty or '.' component")
+        return name
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _bytes_or_str(cls, content: Any) -> bytes:
+        if isinstance(content, str):
+            return content.encode()
+        if isinstance(content, bytes | bytearray | memoryview):
+            return bytes(content)
+        raise ValueError(f"content must be bytes or str, not {type(content).__name__}")
+
+
+def parse_files(files: Iterable[Any] | None) -> list[SandboxFile]:
+    """Validate epicbox-style file dicts; the error names the file at fault."""
+    if files is None:
+        return []
+    if isinstance(files, str | bytes | dict):
+        raise FileError("files must be a list of {'name': ..., 'content': ...} dicts")
+    parsed = []
+    for index, item in enumerate(files):
+        label = _label(item, index)
+        if not isinstance(item, dict):
+            raise FileError(f"file {label} must be a dict with 'name' and 'content'")
+        try:
+            parsed.append(SandboxFile.model_validate({"content": b"", **item}))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            message = error["msg"].removeprefix("Value error, ")
+            field = error["loc"][0] if error["loc"] else "file"
+            raise FileError(f"file {label}: {field}: {message}") from None
+    seen: set[str] = set()
+    for file in parsed:
+        if file.name in seen:
+            raise FileError(f"file {file.name!r} is given twice")
+        seen.add(file.name)
+    return parsed
+
+
+def _label(item: Any, index: int) -> str:
+    name = item.get("name") if isinstance(item, dict) else None
+    return repr(name) if isinstance(name, str) and name else f"#{index}"
+
+
+def parse_stdin(stdin: Any) -> bytes | None:
+    """stdin is bytes, str (sent UTF-8 encoded) or None."""
+    if stdin is None:
+        return None
+    if isinstance(stdin, str):
+        return stdin.encode()
+    if isinstance(stdin, bytes | bytearray | memoryview):
+        return bytes(stdin)
+    raise RequestTypeError(f"stdin must be bytes or str, not {type(stdin).__name__}")
+
+
+def parse_command(command: Any) -> str | None:
+    """The command is a shell command line, or None for the profile's own."""
+    if command is None or isinstance(command, str):
+        return command
+    raise RequestTypeError(
+        f"command must be a str (run by /bin/sh -c), not {type(command).__name__}"
+    )
+
+
+def check_size(
+    files: list[SandboxFile], stdin: bytes | None, max_files: int, max_bytes: int
+) -> None:
+    """Refuse a request over the operator's bounds, saying which and by how much."""
+    if len(files) > max_files:
+        raise RequestTooLarge(f"{len(files)} files, more than the {max_files} allowed")
+    for what, size in (
+        ("files", sum(len(file.content) for file in files)),
+        ("stdin", len(stdin or b"")),
+    ):
+        if size > max_bytes:
+            raise RequestTooLarge(f"{what}: {size} bytes, more than the {max_bytes} allowed")

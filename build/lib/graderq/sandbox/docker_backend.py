@@ -1,0 +1,369 @@
+"""The Docker backend: one-time sandbox containers on one Docker daemon (docker-py).
+
+Low-level API calls only: each is one HTTP request, so graderq pays for nothing the
+bare create/start/wait/remove sequence does not, beyond attach and two inspects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
+from graderq.limits import Limits
+from graderq.request import SandboxFile
+from graderq.sandbox.accounting import Accounting, Usage
+from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
+from graderq.sandbox.communicate import Ending, communicate, drain
+from graderq.sandbox.docker_api import connect, engine_errors, is_local
+from graderq.sandbox.frames import Demuxer
+from graderq.sandbox.outcome import Outcome
+from graderq.sandbox.spec import (
+    KIND_SANDBOX,
+    KIND_WORKDIR,
+    LABEL,
+    NETWORK_OPTIONS,
+    SANDBOX_NETWORK,
+    WORKDIR,
+    ContainerSpec,
+    create_body,
+    owner_labels,
+)
+from graderq.sandbox.volumes import Volumes, disk_of, sandbox_disk
+from graderq.settings import Settings
+
+log = logging.getLogger("graderq.sandbox")
+_UNKNOWN = object()
+NO_USAGE = Usage(None, None)
+DESTROY_PATIENCE = 30.0
+"""Seconds destroy keeps retrying an unreachable engine (a daemon restart) before failing."""
+DRAIN_GRACE = 1.0
+"""Seconds to keep reading output already in flight after graderq kills a sandbox."""
+WAIT_GRACE = 30.0
+"""Seconds the daemon may take to report a killed or exited container as stopped."""
+
+
+class DockerBackend:
+    """Sandboxes on the Docker daemon at `base_url` (None: DOCKER_HOST or the socket).
+
+    What a sandbox leaves to clean up (its container, disk and cgroup) is read from
+    the host, never remembered, so another process cleans up after a dead one; disks
+    and volumes are volumes.py's. `_cgroups` is per-container run state only: it
+    tells start() which cgroup to read, in the process that created the container
+    (a container started by another process is not accounted: None, never a guess).
+    """
+
+    def __init__(self, base_url: str | None, timeout: float, disk_dir: Path) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.disk_dir = disk_dir
+        self._api: docker.APIClient | None = None
+        self._lock = threading.Lock()
+        self._kill_pool: ThreadPoolExecutor | None = None
+        self._accounting: Accounting | object | None = _UNKNOWN
+        self._cgroups: dict[str, str] = {}
+        self._network_ready = False
+        self._volumes = Volumes(lambda: self.api, disk_dir)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
+        """The backend that `settings` describe; `base_url` names another daemon."""
+        return cls(base_url or settings.docker_url, settings.docker_timeout, settings.disk_dir)
+
+    @property
+    def api(self) -> docker.APIClient:
+        """The API client, connected on first use (version negotiated once)."""
+        if self._api is None:
+            with self._lock:
+                if self._api is None:
+                    self._api = connect(self.base_url, self.timeout)
+        return self._api
+
+    @property
+    def local(self) -> bool:
+        """Whether the daemon is on this machine (a Unix socket)."""
+        return is_local(self.api)
+
+    @property
+    def accounting(self) -> Accounting | None:
+        """Cgroup accounting, if this process sees the daemon's cgroupfs tree."""
+        if self._accounting is _UNKNOWN:
+            accounting = Accounting()
+            with engine_errors("cannot read the Docker engine's cgroup driver"):
+                driver = self.api.info().get("CgroupDriver")
+            usable = self.local and driver == "cgroupfs" and accounting.supported()
+            self._accounting = accounting if usable else None
+        return self._accounting  # type: ignore[return-value]
+
+    def ensure_network(self) -> None:
+        """Create the sandbox network (no traffic between sandboxes) if it is missing."""
+        if self._network_ready:
+            return
+        with engine_errors(f"cannot create the network {SANDBOX_NETWORK!r}"):
+            if not self.api.networks(names=[SANDBOX_NETWORK]):
+                try:
+                    self.api.create_network(
+                        SANDBOX_NETWORK,
+                        driver="bridge",
+                        options=NETWORK_OPTIONS,
+                        labels={LABEL: "network"},
+                        check_duplicate=True,
+                    )
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:  # 409: a twin worker made it first
+                        raise
+        self._network_ready = True
+
+    def create(self, spec: ContainerSpec) -> str:
+        if not spec.network_disabled:
+            self.ensure_network()
+        name = f"graderq-{uuid.uuid4().hex[:16]}"
+        disk = None
+        if spec.needs_disk:
+            disk = sandbox_disk(name)
+            self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
+            spec = dataclasses.replace(spec, volume=disk)
+        body = create_body(spec)
+        accounting = self.accounting
+        if accounting is not None:
+            body["HostConfig"]["CgroupParent"] = accounting.parent(name)
+        try:
+            with engine_errors("cannot create the sandbox container", spec.image):
+                container = self.api.create_container_from_config(body, name=name)["Id"]
+        except BaseException:
+            if disk is not None:
+                self._discard(disk)
+            raise
+        if accounting is not None:
+            self._cgroups[container] = name
+        return container
+
+    def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
+        with engine_errors("cannot write files into the sandbox"):
+            self.api.put_archive(container, WORKDIR, _tarball(files))
+
+    def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
+        api = self.api
+        demuxer = Demuxer(limits.output)
+        cgroup = self._cgroups.get(container)
+        accounting = self.accounting if cgroup else None
+        cpu_before: float | None = None
+        with engine_errors("cannot run the sandbox"):
+            attached = api.attach_socket(
+                container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            sock = getattr(attached, "_sock", attached)
+            killing: Future[None] | None = None
+            try:
+                api.start(container)
+                started = time.monotonic()
+                over_cpu = None
+                if accounting and cgroup:
+                    # After start: runc's own set-up in the cgroup is not the sandbox's.
+                    cpu_before = accounting.begin(cgroup)
+                    if limits.cputime is not None:
+                        over_cpu = accounting.watch(cgroup, cpu_before + limits.cputime)
+                deadline = None if limits.realtime is None else started + limits.realtime
+                ending = communicate(sock, stdin, deadline, demuxer, over_cpu)
+                if ending is not Ending.EXITED:
+                    # The daemon stops a container only once its pending output is copied
+                    # to this socket: kill from another thread while this one reads on.
+                    killing = self._killer().submit(self._kill, container)
+                    drain(sock, demuxer, DRAIN_GRACE)
+            finally:
+                attached.close()
+                sock.close()
+            if killing is not None:
+                killing.result()
+            # The stream ends when the container has stopped, so one inspect usually
+            # suffices; wait only if the daemon has not caught up yet.
+            state = api.inspect_container(container)["State"]
+            if state.get("Running"):
+                api.wait(container, timeout=WAIT_GRACE)
+                state = api.inspect_container(container)["State"]
+        usage = accounting.usage(cgroup, cpu_before) if accounting and cgroup else NO_USAGE
+        return Outcome(
+            exit_code=state.get("ExitCode"),
+            stdout=demuxer.stdout,
+            stderr=demuxer.stderr,
+            duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
+            oom_killed=bool(state.get("OOMKilled")),
+            ending=ending,
+            output_truncated=demuxer.truncated,
+            cpu_time=usage.cpu_time,
+            memory_peak=usage.memory_peak,
+        )
+
+    def _killer(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._kill_pool is None:
+                self._kill_pool = ThreadPoolExecutor(2, thread_name_prefix="graderq-kill")
+        return self._kill_pool
+
+    def _kill(self, container: str) -> None:
+        try:
+            self.api.kill(container)
+        except docker.errors.APIError as exc:
+            if exc.status_code not in (404, 409):  # already stopped or gone
+                raise
+
+    def _remove(self, container: str) -> dict[str, Any] | None:
+        """Inspect, then remove a container; None if it is gone or someone else removes it."""
+        try:
+            found: dict[str, Any] = self.api.inspect_container(container)
+        except docker.errors.NotFound:
+            return None
+        try:
+            self.api.remove_container(container, v=True, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or "in progress" not in str(exc):
+                raise
+            return None  # its remover cleans up after it
+        return found
+
+    def destroy(self, container: str) -> None:
+        """Remove the container, then its cgroup and its own disk, as the host shows them.
+
+        While the engine is unreachable (a daemon restart), keep trying a while.
+        """
+        self._cgroups.pop(container, None)
+        deadline = time.monotonic() + DESTROY_PATIENCE
+        while True:
+            try:
+                with engine_errors("cannot remove the sandbox container"):
+                    found = self._remove(container)
+                break
+            except DockerUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)  # the daemon is restarting: poll it again
+        if found is None:
+            return
+        name = found["Name"].lstrip("/")
+        parent = (found.get("HostConfig") or {}).get("CgroupParent")
+        if parent and parent == Accounting.parent(name):
+            self.release_cgroup(name)
+        disk = disk_of(found)
+        if disk is not None:
+            self._discard(disk)
+
+    def _discard(self, volume: str) -> None:
+        """Remove a sandbox's disk volume, or leave it to the janitor if that fails."""
+        try:
+            self.remove_volume(volume)
+        except DockerError as exc:
+            log.warning("sandbox disk %s left for the janitor: %s", volume, exc)
+
+    def create_volume(self, labels: dict[str, str], disk: int | None = None) -> str:
+        name = f"graderq-wd-{uuid.uuid4().hex}"
+        self._volumes.make(name, labels, disk)
+        return name
+
+    def check_workdir(self, name: str) -> None:
+        volume = self._volumes.find(name)
+        if volume is None:
+            raise WorkdirError(
+                f"Invalid 'workdir': no working directory {name!r} on this Docker host "
+                "(removed, expired, or made elsewhere)"
+            )
+        if volume.labels.get(LABEL) != KIND_WORKDIR:
+            raise WorkdirError(
+                f"Invalid 'workdir': volume {name!r} was not made by graderq.working_directory()"
+            )
+        if not volume.intact:
+            raise WorkdirLost(
+                f"the working directory {name!r} lost its disk (was the host restarted?); "
+                "make a new one"
+            )
+
+    def remove_volume(self, name: str) -> None:
+        self._volumes.remove(name)
+
+    def node_id(self) -> str:
+        return self._volumes.node_id()
+
+    def sandbox_containers(self) -> list[Container]:
+        with engine_errors("cannot list the sandbox containers"):
+            found = self.api.containers(all=True, filters={"label": f"{LABEL}={KIND_SANDBOX}"})
+        return [Container(c["Id"], c["Names"][0].lstrip("/"), c.get("Labels") or {}) for c in found]
+
+    def container_names(self) -> set[str]:
+        with engine_errors("cannot list containers"):
+            found = self.api.containers(all=True)
+        return {name.lstrip("/") for container in found for name in container["Names"]}
+
+    def unused_volumes(self) -> list[Volume]:
+        return self._volumes.unused()
+
+    def volume_names(self) -> set[str]:
+        return self._volumes.names()
+
+    def disk_images(self) -> list[DiskImage]:
+        return self._volumes.images()
+
+    def remove_disk_image(self, volume: str) -> None:
+        self._volumes.remove_image(volume)
+
+    def cgroups(self) -> list[Cgroup]:
+        accounting = self.accounting
+        if accounting is None:
+            return []
+        return [Cgroup(name, made) for name, made in accounting.parents().items()]
+
+    def release_cgroup(self, name: str) -> None:
+        if self.accounting is not None:
+            self.accounting.release(name)
+
+
+def _tarball(files: Sequence[SandboxFile]) -> bytes:
+    """A tar of `files`: regular files 0644, parent directories 0777, all owned by root."""
+    buffer = io.BytesIO()
+    mtime = int(time.time())
+    directories: set[str] = set()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for file in files:
+            parts = file.name.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                directory = "/".join(parts[:depth])
+                if directory not in directories:
+                    directories.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
+                    tar.addfile(info)
+            info = tarfile.TarInfo(file.name)
+            info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
+            tar.addfile(info, io.BytesIO(file.content))
+    return buffer.getvalue()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 time with nanoseconds, cut to microseconds."""
+    if not value or value.startswith("0001-"):
+        return None
+    stamp = value.rstrip("Z")
+    if "." in stamp:
+        whole, fraction = stamp.split(".", 1)
+        stamp = f"{whole}.{fraction[:6].ljust(6, '0')}"
+    return datetime.fromisoformat(stamp)
+
+
+def _duration(started: str | None, finished: str | None) -> float | None:
+    start, end = _parse_time(started), _parse_time(finished)
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)

@@ -1,0 +1,188 @@
+"""Find and remove what dead workers left behind: one sweep per kind of leftover.
+
+Each sweep lists one kind through the Backend seam, decides from that data alone (the
+decisions are pure functions, tested with FakeBackend), then removes what it chose:
+
+- sandbox containers with no live owner: its process is gone (checked only for owners
+  on this machine, where their PIDs are visible), or it is older than any task may run;
+- unused volumes: a sandbox's disk past DISK_GRACE, an expired working directory, or a
+  disk whose loop device no longer holds its image (lost in a reboot); a volume still
+  in use is left for a later sweep;
+- disk images whose volume is gone (their maker died between the two): detached and
+  deleted;
+- accounting cgroups older than any task whose container is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from graderq.errors import DockerError
+from graderq.sandbox.backend import Backend, Cgroup, Container, DiskImage, Volume
+from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
+
+log = logging.getLogger("graderq.janitor")
+
+
+@dataclass
+class Sweep:
+    """What one sweep removed."""
+
+    containers: int = 0
+    volumes: int = 0
+    disks: int = 0
+
+
+DISK_GRACE = 60.0
+"""Seconds a sandbox's disk may lack its volume (being created) or its container."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def container_abandoned(
+    labels: Mapping[str, str],
+    now: float,
+    max_age: float,
+    hostname: str | None = None,
+    alive: Callable[[int], bool] = pid_alive,
+) -> bool:
+    """Whether a sandbox container with `labels` has no live owner."""
+    created = _number(labels.get(f"{LABEL}.created"))
+    if created is None or now - created > max_age:
+        return True
+    host, _, pid = labels.get(f"{LABEL}.owner", "").rpartition(":")
+    if host == (hostname or socket.gethostname()) and pid.isdigit():
+        return not alive(int(pid))
+    return False
+
+
+def workdir_expired(labels: Mapping[str, str], now: float) -> bool:
+    expires = _number(labels.get(f"{LABEL}.expires"))
+    return expires is None or now >= expires
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def abandoned_containers(
+    containers: Iterable[Container],
+    now: float,
+    max_age: float,
+    hostname: str | None = None,
+    alive: Callable[[int], bool] = pid_alive,
+) -> list[Container]:
+    """The sandbox containers that have no live owner (see container_abandoned)."""
+    return [c for c in containers if container_abandoned(c.labels, now, max_age, hostname, alive)]
+
+
+def volume_unwanted(volume: Volume, now: float) -> bool:
+    """Whether an unused volume is abandoned: a sandbox's disk, an expired or lost one."""
+    kind = volume.labels.get(LABEL)
+    # A sandbox's disk is unused for a moment before its container is created.
+    created = _number(volume.labels.get(f"{LABEL}.created")) or 0
+    return (
+        (kind == KIND_SANDBOX and now - created >= DISK_GRACE)
+        or (kind == KIND_WORKDIR and workdir_expired(volume.labels, now))
+        or not volume.intact
+    )
+
+
+def unwanted_volumes(volumes: Iterable[Volume], now: float) -> list[Volume]:
+    """The unused volumes to remove (see volume_unwanted)."""
+    return [volume for volume in volumes if volume_unwanted(volume, now)]
+
+
+def orphan_images(images: Iterable[DiskImage], volumes: set[str], now: float) -> list[DiskImage]:
+    """Images whose volume is gone, spared for DISK_GRACE (the volume may be coming)."""
+    return [i for i in images if i.volume not in volumes and i.changed < now - DISK_GRACE]
+
+
+def stale_cgroups(
+    cgroups: Iterable[Cgroup], containers: set[str], now: float, max_age: float
+) -> list[Cgroup]:
+    """Cgroups older than any task whose container is gone."""
+    return [c for c in cgroups if c.made < now - max_age and c.name not in containers]
+
+
+def sweep_containers(backend: Backend, now: float, max_age: float) -> int:
+    doomed = abandoned_containers(backend.sandbox_containers(), now, max_age)
+    for container in doomed:
+        backend.destroy(container.id)
+    return len(doomed)
+
+
+def sweep_volumes(backend: Backend, now: float) -> int:
+    removed = 0
+    for volume in unwanted_volumes(backend.unused_volumes(), now):
+        try:
+            backend.remove_volume(volume.name)
+        except DockerError as exc:  # in use again, say: the next sweep sees it
+            log.debug("volume %s not removed: %s", volume.name, exc)
+            continue
+        removed += 1
+    return removed
+
+
+def sweep_disks(backend: Backend, now: float) -> int:
+    images = backend.disk_images()
+    if not images:
+        return 0
+    doomed = orphan_images(images, backend.volume_names(), now)
+    for image in doomed:
+        backend.remove_disk_image(image.volume)
+    return len(doomed)
+
+
+def sweep_cgroups(backend: Backend, now: float, max_age: float) -> int:
+    cgroups = backend.cgroups()
+    if not cgroups:
+        return 0
+    doomed = stale_cgroups(cgroups, backend.container_names(), now, max_age)
+    for cgroup in doomed:
+        backend.release_cgroup(cgroup.name)
+    return len(doomed)
+
+
+def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
+    """Remove abandoned sandbox containers, then volumes, disk images and cgroups.
+
+    In this order: removing a container leaves its disk unused, and a volume its image.
+    """
+    now = time.time() if now is None else now
+    done = Sweep(
+        containers=sweep_containers(backend, now, max_age),
+        volumes=sweep_volumes(backend, now),
+        disks=sweep_disks(backend, now),
+    )
+    sweep_cgroups(backend, now, max_age)
+    if done.containers or done.volumes or done.disks:
+        log.info(
+            "janitor removed %d containers, %d volumes and %d disks",
+            done.containers,
+            done.volumes,
+            done.disks,
+        )
+    return done

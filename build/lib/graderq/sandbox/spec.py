@@ -1,0 +1,179 @@
+"""What one sandbox container is, as data, and the Docker options that harden it.
+
+Pure: turning a spec into Docker's create options needs no engine, so the hardening
+is unit-tested here and proven against the real engine in tests/integration.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from graderq.limits import Limits
+from graderq.profiles import Profile
+
+WORKDIR = "/sandbox"
+LABEL = "graderq"
+"""Every container and volume graderq creates has this label; its value is the kind."""
+SANDBOX_NETWORK = "graderq-sandbox"
+"""The network of profiles with network: its own bridge, sandboxes isolated from each other."""
+SANDBOX_BRIDGE = "graderq0"
+"""That network's bridge interface; the host drops new connections from it (provision.sh)."""
+NETWORK_OPTIONS = {
+    "com.docker.network.bridge.name": SANDBOX_BRIDGE,
+    "com.docker.network.bridge.enable_icc": "false",
+}
+TMPFS_UNLIMITED = "1g"
+"""Size of a tmpfs when neither disk nor memory is limited."""
+SCRATCH = ("/tmp", "/var/tmp")
+"""Writable tmpfs mounts of a profile that is not read-only, when the root cannot be."""
+KIND_SANDBOX = "sandbox"
+KIND_WORKDIR = "workdir"
+KIND_NODE = "node"
+NODE_VOLUME = "graderq-node"
+"""A volume on each daemon whose label holds that daemon's graderq node id."""
+NODE_LABEL = f"{LABEL}.node"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One sandbox container: image, command, identity, isolation and limits."""
+
+    image: str
+    command: str
+    limits: Limits
+    user: str = "root"
+    read_only: bool = False
+    network_disabled: bool = True
+    volume: str | None = None
+    """Mounted at /sandbox: a working directory, or the disk made for the files."""
+    with_files: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def argv(self) -> list[str]:
+        return ["/bin/sh", "-c", self.command]
+
+    @property
+    def needs_disk(self) -> bool:
+        """Whether the backend must make a bounded disk for the files (no volume given)."""
+        return self.with_files and self.volume is None and self.limits.disk is not None
+
+
+def owner_labels(kind: str, **extra: str) -> dict[str, str]:
+    """Labels that identify a graderq object and the process that made it."""
+    return {
+        LABEL: kind,
+        f"{LABEL}.owner": f"{socket.gethostname()}:{os.getpid()}",
+        f"{LABEL}.created": str(int(time.time())),
+        **extra,
+    }
+
+
+def run_spec(
+    profile: Profile,
+    command: str,
+    limits: Limits,
+    volume: str | None = None,
+    with_files: bool = False,
+) -> ContainerSpec:
+    """The container of one run of `command` on `profile`, as Engine.create asks for it.
+
+    `volume` is a working directory to mount at /sandbox; `with_files` says whether
+    files will be written there before start.
+    """
+    return ContainerSpec(
+        image=profile.docker_image,
+        command=command,
+        limits=limits,
+        user=profile.user,
+        read_only=profile.read_only,
+        network_disabled=profile.network_disabled,
+        volume=volume,
+        with_files=with_files,
+        labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
+    )
+
+
+def ulimits(limits: Limits) -> list[dict[str, Any]]:
+    """RLIMIT_CPU and RLIMIT_FSIZE, soft equal to hard."""
+    result = []
+    if (cpu := limits.rounded_cputime()) is not None:
+        result.append({"Name": "cpu", "Soft": cpu, "Hard": cpu})
+    if limits.file_size is not None:
+        result.append({"Name": "fsize", "Soft": limits.file_size, "Hard": limits.file_size})
+    return result
+
+
+def tmpfs_size(limits: Limits) -> str:
+    """A tmpfs's size: the disk limit, or the memory limit if lower (its pages are memory)."""
+    sizes = [size for size in (limits.disk, limits.memory) if size is not None]
+    return f"{min(sizes)}m" if sizes else TMPFS_UNLIMITED
+
+
+def host_config(spec: ContainerSpec) -> dict[str, Any]:
+    """HostConfig fields (Docker API names): limits, hardening, the writable mounts.
+
+    With a `disk` limit the root is read-only whatever the profile says (overlay2 has
+    no size bound here) and every writable place is bounded: /sandbox is the volume
+    given (a workdir, or a disk the backend made for the files) or a tmpfs, and a
+    profile that is not read-only gets /tmp and /var/tmp as tmpfs.
+    """
+    limits = spec.limits
+    bounded = limits.disk is not None
+    config: dict[str, Any] = {
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "Privileged": False,
+        "LogConfig": {"Type": "none", "Config": {}},
+        "ReadonlyRootfs": spec.read_only or bounded,
+        "Ulimits": ulimits(limits),
+        "PidsLimit": limits.processes if limits.processes is not None else -1,
+        "NetworkMode": "none" if spec.network_disabled else SANDBOX_NETWORK,
+        "Mounts": [],
+    }
+    if limits.memory is not None:
+        memory = limits.memory * 1024 * 1024
+        config["Memory"] = memory
+        config["MemorySwap"] = memory  # memory + swap: no swap at all
+    tmpfs = f"rw,exec,nosuid,nodev,size={tmpfs_size(limits)},mode=1777"
+    if spec.volume is not None:
+        config["Mounts"].append({"Type": "volume", "Source": spec.volume, "Target": WORKDIR})
+    elif spec.read_only and spec.with_files and not bounded:
+        # Unbounded: a read-only root still needs a writable /sandbox for the files, an
+        # anonymous volume, labelled, removed with the container.
+        config["Mounts"].append(
+            {
+                "Type": "volume",
+                "Target": WORKDIR,
+                "VolumeOptions": {"Labels": owner_labels(KIND_SANDBOX)},
+            }
+        )
+    elif spec.read_only or bounded:
+        # Nothing to write in before start: a tmpfs, bounded by the memory limit too.
+        config["Tmpfs"] = {WORKDIR: tmpfs}
+    if bounded and not spec.read_only:
+        config.setdefault("Tmpfs", {}).update({path: tmpfs for path in SCRATCH})
+    return config
+
+
+def create_body(spec: ContainerSpec) -> dict[str, Any]:
+    """The body of POST /containers/create for `spec`."""
+    return {
+        "Image": spec.image,
+        "Cmd": spec.argv,
+        "User": spec.user,
+        "WorkingDir": WORKDIR,
+        "OpenStdin": True,
+        "StdinOnce": True,
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Tty": False,
+        "NetworkDisabled": spec.network_disabled,
+        "Labels": spec.labels,
+        "HostConfig": host_config(spec),
+    }

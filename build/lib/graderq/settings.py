@@ -1,0 +1,163 @@
+"""Every graderq setting, declared once with its type and default.
+
+Values come from GRADERQ_* environment variables and a .env file in the working
+directory; nested tables use `__`, e.g. GRADERQ_LIMIT_CEILINGS__MEMORY=512.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from graderq.limits import Ceilings, Limits
+
+DEFAULT_PROFILES_FILE = Path(__file__).resolve().parent.parent / "configs" / "profiles.toml"
+
+
+class Settings(BaseSettings):
+    """graderq's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GRADERQ_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    docker_url: str | None = Field(
+        None, description="Docker engine URL; unset: DOCKER_HOST or the local socket."
+    )
+    docker_timeout: float = Field(60, description="Seconds one Docker API call may take.")
+    profiles_file: Path = Field(
+        DEFAULT_PROFILES_FILE, description="TOML file with [profiles.NAME] tables."
+    )
+    max_files: int = Field(10_000, description="Most files one request may write.")
+    max_input_bytes: int = Field(
+        256 * 1024 * 1024,
+        description="Most bytes one request's files may carry in all, and its stdin too.",
+    )
+    workdir_ttl: float = Field(
+        3600, description="Seconds after which an abandoned working directory is removed."
+    )
+    default_limits: Limits = Field(
+        default_factory=Limits, description="Limits a request does not name."
+    )
+    limit_ceilings: Ceilings = Field(
+        default_factory=Ceilings, description="Highest limits a request may ask for."
+    )
+    disk_dir: Path = Field(
+        Path("/var/lib/graderq/disks"),
+        description="Where a worker keeps the sparse image files of sandbox disks.",
+    )
+
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
+    result_backend: str = Field(
+        "redis://127.0.0.1:6379/1", description="Celery result backend URL (Redis)."
+    )
+    result_expires: float = Field(86400, description="Seconds a result is kept in the backend.")
+    node: str | None = Field(
+        None,
+        description="This worker's Docker-host identity; unset: read from (or first written "
+        "to) the graderq-node volume on its Docker daemon.",
+    )
+    task_time_limit: float = Field(
+        600,
+        description="Hard limit on one task's seconds; realtime above it minus the margin "
+        "is refused by workers.",
+    )
+    task_time_margin: float = Field(
+        30, description="Seconds Celery's time limits leave above a sandbox's realtime."
+    )
+    visibility_timeout: float = Field(
+        900,
+        description="Seconds before Redis redelivers an unacknowledged task; keep it above "
+        "task_time_limit.",
+    )
+    restore_interval: float = Field(
+        5, description="Seconds between a worker's sweeps for unacknowledged tasks to redeliver."
+    )
+    max_deliveries: int = Field(
+        3, description="Deliveries of one task before it fails instead of running again."
+    )
+    janitor_interval: float = Field(
+        300, description="Seconds between a worker's sweeps for leftover containers/volumes."
+    )
+    workdir_timeout: float = Field(
+        30,
+        description="Seconds a producer waits for a worker to create a working directory "
+        "before NoWorker.",
+    )
+    broker_timeout: float = Field(
+        10,
+        description="Seconds a producer waits for an unreachable broker or result backend "
+        "before BackendUnavailable.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Key of the HMAC-SHA256 signature of webhook callbacks; unset: none sent."
+    )
+    webhook_retry_for: float = Field(
+        600, description="Seconds a worker keeps retrying a webhook that fails, with backoff."
+    )
+    webhook_timeout: float = Field(10, description="Seconds one webhook POST may take.")
+
+    @field_validator("default_limits", "limit_ceilings", mode="before")
+    @classmethod
+    def _numbers_from_environment(cls, value: Any) -> Any:
+        """Environment values are strings; limits in requests must be real numbers."""
+        if isinstance(value, dict):
+            return {name: _number(item) for name, item in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _visibility_above_time_limit(self) -> Settings:
+        if self.visibility_timeout <= self.task_time_limit:
+            raise ValueError(
+                "visibility_timeout must be above task_time_limit, or Redis redelivers "
+                "tasks that are still running"
+            )
+        if self.task_time_limit <= 2 * self.task_time_margin:
+            raise ValueError("task_time_limit must be above twice task_time_margin")
+        return self
+
+
+def _number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in ("", "none", "null"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return value  # left for the limit's own validation to name
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()
+
+
+def reference_table() -> str:
+    """The README's configuration reference, generated from the Settings model."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if hasattr(default, "model_dump"):
+            nested = ", ".join(f"{k}={v}" for k, v in default.model_dump().items())
+            variable = f"`GRADERQ_{name.upper()}__<LIMIT>`"
+            shown = f"`{nested}`"
+        else:
+            variable = f"`GRADERQ_{name.upper()}`"
+            shown = "unset" if default is None else f"`{default}`"
+            if name == "profiles_file":
+                shown = "`configs/profiles.toml`"
+        rows.append(f"| {variable} | {shown} | {field.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,233 @@
+"""The Celery tasks: thin wrappers that validate, call the engine, return JSON-able dicts.
+
+Producers: `from graderq.tasks import run_sandbox; run_sandbox.delay(...)`. The tasks
+are registered on graderq's own app only (never shared into other apps), and importing
+this module needs neither Docker nor the `docker` package.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import Task, chord
+from celery.utils import uuid
+
+from graderq import callbacks, records
+from graderq.app import GraderqTask, app
+from graderq.errors import DockerUnavailable, VolumeInUse, WorkdirError
+from graderq.grading import report, run_failed
+from graderq.routing import workdir_route
+from graderq.settings import get_settings
+from graderq.workdir import WorkingDirectory, as_workdir
+
+log = logging.getLogger("graderq.tasks")
+
+STEP_KEYS = frozenset({"profile_name", "command", "files", "stdin", "limits"})
+PROGRESS = "PROGRESS"
+"""The state of a compile_and_run whose runs are under way; its meta lists their ids."""
+
+
+class WorkerTask(GraderqTask):
+    """A graderq task as a worker runs it: each start is counted against redeliveries,
+    and the end of a producer's task sends its callback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.request.id and not self.request.is_eager:
+            records.count_delivery(self.request.id, self.request.retries or 0)
+        return super().__call__(*args, **kwargs)
+
+    def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
+        if not (self.request.chain or self.request.chord):  # else it is not the last task
+            self._callback(task_id, "SUCCESS", retval)
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        self._callback(final_task_id(self.request), "FAILURE", exc)
+
+    def _callback(self, task_id: str, state: str, value: Any) -> None:
+        """Send the callback of `task_id`, if it has one; never raises."""
+        if self.request.is_eager:
+            return
+        try:
+            spec = records.take_callback(task_id)
+            if spec is None:
+                return
+            message = callbacks.outcome(task_id, state, value)
+            if "signature" in spec:
+                callbacks.send_signature(self.app, spec["signature"], message)
+            else:
+                body = callbacks.webhook_body(task_id, state, message)
+                deliver_webhook.delay(spec["url"], body.decode(), time.time())
+        except Exception:
+            log.exception("the callback of task %s was not sent", task_id)
+            records.count_callback_failure()
+
+
+def final_task_id(request: Any) -> str:
+    """The id the producer holds for the work `request` is part of: that of the last
+    task of its chain, or of the chord it belongs to; its own id otherwise."""
+    if request.chain:
+        return _last_id(request.chain[0]) or request.id
+    if isinstance(request.chord, dict):
+        return _last_id(request.chord) or request.id
+    return request.id
+
+
+def _last_id(signature: dict[str, Any]) -> str | None:
+    """The id of the task that ends `signature` (a signature dict), through chains."""
+    tasks = (signature.get("kwargs") or {}).get("tasks")
+    if signature.get("task") == "celery.chain" and tasks:
+        return _last_id(tasks[-1])
+    return (signature.get("options") or {}).get("task_id")
+
+
+def _local_workdir(workdir: Any) -> WorkingDirectory | None:
+    """The workdir handle, checked to live on this worker's Docker host."""
+    from graderq.worker import current_node
+
+    handle = as_workdir(workdir)
+    if handle is not None and handle.node not in (None, current_node()):
+        raise WorkdirError(
+            f"{handle!r} lives on node {handle.node!r} but this worker runs on "
+            f"{current_node()!r}; send the task with its routing (graderq.routing)"
+        )
+    return handle
+
+
+def _engine() -> Any:
+    from graderq.worker import worker_engine
+
+    return worker_engine()
+
+
+@app.task(
+    name="graderq.run_sandbox",
+    base=WorkerTask,
+    bind=True,
+    shared=False,
+    autoretry_for=(DockerUnavailable,),
+    max_retries=5,
+    retry_backoff=2,
+    retry_backoff_max=30,
+    retry_jitter=False,
+)
+def run_sandbox(
+    self: Task,
+    profile_name: str,
+    command: str | None = None,
+    files: list[dict[str, Any]] | None = None,
+    stdin: bytes | str | None = None,
+    limits: dict[str, Any] | None = None,
+    workdir: WorkingDirectory | dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run one command in a one-time sandbox on this worker's Docker host."""
+    return _engine().run(profile_name, command, files, stdin, limits, _local_workdir(workdir))
+
+
+@app.task(name="graderq.create_workdir", base=WorkerTask, bind=True, shared=False)
+def create_workdir(self: Task, disk: int | None = None) -> WorkingDirectory:
+    """Create a working directory (a disk of `disk` MB) on this worker's host; tasks
+    given it are pinned here."""
+    from graderq.worker import current_node
+
+    return _engine().open_workdir(node=current_node(), disk=disk)
+
+
+@app.task(name="graderq.remove_workdir", base=WorkerTask, bind=True, shared=False, max_retries=60)
+def remove_workdir(self: Task, workdir: WorkingDirectory | dict[str, str]) -> None:
+    """Remove a working directory; retried while a run still uses it."""
+    handle = _local_workdir(workdir)
+    if handle is None:
+        raise WorkdirError("remove_workdir needs a workdir")
+    try:
+        _engine().close_workdir(handle)
+    except VolumeInUse as exc:
+        raise self.retry(exc=exc, countdown=1) from exc
+
+
+@app.task(name="graderq.compile_and_run", base=WorkerTask, bind=True, shared=False)
+def compile_and_run(
+    self: Task,
+    compile: dict[str, Any],
+    runs: list[dict[str, Any]],
+    files: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Compile once in a fresh workdir here, then fan the runs out over this host's workers.
+
+    Returns {'compiled', 'compile', 'runs'}: a failed compile skips every run (`runs`
+    is empty and `skipped` counts them); otherwise `runs` holds one result per step,
+    in order. The workdir, a disk sized by the compile step's `disk` limit if it names
+    one, is removed when the runs are done. While the runs go on, this task's state
+    is PROGRESS, with their ids as {'runs': [...]} (client.progress reads it).
+    """
+    from graderq.worker import current_node
+
+    engine = _engine()
+    limits = compile.get("limits")
+    disk = limits.get("disk") if isinstance(limits, dict) else None
+    workdir = engine.open_workdir(node=current_node(), disk=disk)
+    try:
+        compiled = engine.run(workdir=workdir, files=files, **compile)
+    except BaseException:
+        engine.close_workdir(workdir)
+        raise
+    if run_failed(compiled) or not runs:
+        engine.close_workdir(workdir)
+        return summary(compiled, [], skipped=len(runs) if run_failed(compiled) else 0)
+    route = workdir_route(workdir)
+    steps = [run_sandbox.si(workdir=workdir, **step).set(task_id=uuid(), **route) for step in runs]
+    if not self.request.is_eager:
+        self.update_state(state=PROGRESS, meta={"runs": [step.id for step in steps]})
+    callback = collect_runs.s(compiled, workdir).set(**route)
+    return self.replace(chord(steps, callback))  # raises Ignore, unless run eagerly
+
+
+@app.task(name="graderq.collect_runs", base=WorkerTask, bind=True, shared=False)
+def collect_runs(
+    self: Task,
+    results: list[dict[str, Any]],
+    compiled: dict[str, Any],
+    workdir: WorkingDirectory | dict[str, str],
+) -> dict[str, Any]:
+    """The chord's end: remove the workdir and gather the runs' results."""
+    handle = _local_workdir(workdir)
+    if handle is not None:
+        _engine().close_workdir(handle)
+    return summary(compiled, results)
+
+
+def summary(
+    compiled: dict[str, Any], runs: list[dict[str, Any]], skipped: int = 0
+) -> dict[str, Any]:
+    result = {"compiled": not run_failed(compiled), "compile": compiled, "runs": runs}
+    if skipped:
+        result["skipped"] = skipped
+        result["error"] = f"compile step failed; {skipped} run steps skipped"
+    return result
+
+
+@app.task(name="graderq.judge", base=WorkerTask, bind=True, shared=False)
+def judge(
+    self: Task, outcome: dict[str, Any], tests: list[dict[str, Any]], exact: bool = False
+) -> dict[str, Any]:
+    """The end of a grading chain: verdicts for compile_and_run's outcome."""
+    return report(outcome, tests, exact)
+
+
+@app.task(name="graderq.deliver_webhook", bind=True, shared=False, max_retries=None)
+def deliver_webhook(self: Task, url: str, body: str, first_try: float) -> None:
+    """POST a result to a webhook; retried with backoff for GRADERQ_WEBHOOK_RETRY_FOR s."""
+    from graderq.webhooks import WebhookRefused, post
+
+    settings = get_settings()
+    try:
+        post(url, body.encode(), settings)
+    except WebhookRefused as exc:
+        elapsed = time.time() - first_try
+        if exc.permanent or elapsed >= settings.webhook_retry_for:
+            log.error("webhook %s not delivered after %.0f s: %s", url, elapsed, exc)
+            records.count_callback_failure()
+            return
+        countdown = min(2.0**self.request.retries, 60.0, settings.webhook_retry_for - elapsed)
+        raise self.retry(countdown=max(countdown, 0.1)) from exc
