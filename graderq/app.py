@@ -89,7 +89,10 @@ def short_repr(arguments: dict[str, Any]) -> str:
 def make_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from `settings` (the environment's by default)."""
     settings = settings or get_settings()
-    celery = Celery("graderq", task_cls=GraderqTask, include=["graderq.tasks"])
+    # Never the process's current app: an LMS's shared_task must stay on the LMS's own.
+    celery = Celery(
+        "graderq", task_cls=GraderqTask, include=["graderq.tasks"], set_as_current=False
+    )
     celery.conf.update(celery_config(settings))
     # graderq's worker behaviour, in workers of this app only (never in an LMS's own).
     celery.steps["worker"].add("graderq.worker:GraderqNode")

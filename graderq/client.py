@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import chain, states
+from celery.exceptions import ChordError
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, task_join_will_block
 from celery.utils import uuid
@@ -52,6 +53,7 @@ POLL = 0.05
 TASK_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
+CHORD_DEPENDENCY = re.compile(r"Dependency ([0-9a-fA-F-]{36}) raised")
 INSIDE_TASK = (
     "graderq results must not be waited for inside a Celery task (it would block a worker "
     "slot until the grading ends); pass callback= (your app's signature or a URL) to "
@@ -151,6 +153,8 @@ def wait(
             value = result.get(timeout=POLL * (4 if progress else 20), interval=POLL)
         except CeleryTimeout:
             pass
+        except ChordError as exc:
+            raise _run_error(exc) from None
         else:
             if progress is not None and (counts := _progress(result)) not in (None, told):
                 progress(*counts)
@@ -186,14 +190,28 @@ def result(task_id: str) -> Any:
     if state == states.SUCCESS:
         return handle.result
     if state in states.PROPAGATE_STATES:
-        handle.maybe_throw()
-        raise UnknownTask(f"task {task_id} ended in state {state}")  # maybe_throw raised
+        error = handle.result
+        raise (
+            _run_error(error)
+            if isinstance(error, BaseException)
+            else UnknownTask(f"task {task_id} ended in state {state}")
+        )
     if state == states.PENDING and not records.was_issued(task_id):
         raise UnknownTask(
             f"graderq never issued task {task_id}, or its result has expired "
             f"(results are kept {get_settings().result_expires:.0f} s)"
         )
     return None
+
+
+def _run_error(error: BaseException) -> BaseException:
+    """The error of the run that failed a grading, rather than Celery's ChordError."""
+    found = CHORD_DEPENDENCY.search(str(error)) if isinstance(error, ChordError) else None
+    if found is not None:
+        inner = AsyncResult(found.group(1), app=app).result
+        if isinstance(inner, BaseException):
+            return inner
+    return error
 
 
 def progress(handle: AsyncResult) -> tuple[int, int] | None:

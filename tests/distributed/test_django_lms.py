@@ -174,11 +174,6 @@ def stored(lms: httpx.Client, submission: dict) -> dict:
 EXPECTED = {"correct": ("accepted", 3), "wrong": ("wrong answer", 0)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graderq bug: WorkerTask.on_success skips the callback of grade()'s final judge "
-    "task, whose request.group is set (the chord's), so a grading's callback is never sent",
-)
 def test_verdicts_arrive_by_callback(lms: httpx.Client, submissions: dict, site: Site) -> None:
     for kind, (verdict, passed) in EXPECTED.items():
         submission = submissions["callback", kind]

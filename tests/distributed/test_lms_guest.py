@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from graderq import client, keys
-from graderq.errors import CallbackError, RequestError, UnknownTask, WorkdirError
+from graderq.errors import CallbackError, ProfileError, RequestError, UnknownTask, WorkdirError
 from graderq.launcher import WorkerProcess
 
 from . import lmsapp
@@ -207,3 +207,17 @@ def test_a_webhook_that_never_answers_stops_being_retried(
         server.shutdown()
     with pytest.raises(WorkdirError):
         client.submit("python", "true", workdir={"volume": ""})  # type: ignore[arg-type]
+
+
+def test_a_grading_whose_runs_fail_raises_the_runs_own_error(
+    graderq_worker: WorkerProcess,
+) -> None:
+    handle = client.grade(
+        {"profile_name": "no-such-profile", "command": "true"},
+        [{"stdin": "", "expected": ""}],
+        compile={"profile_name": "python", "command": "true"},
+    )
+    with pytest.raises(ProfileError, match="no-such-profile"):
+        client.wait(handle, timeout=60)
+    with pytest.raises(ProfileError, match="no-such-profile"):
+        client.result(handle.id)
