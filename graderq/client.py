@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from celery import chain, states
+from celery.canvas import Signature, _chain
 from celery.exceptions import ChordError
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, task_join_will_block
 from celery.utils import uuid
+from kombu.exceptions import OperationalError
 
 from graderq import records
 from graderq.app import app
 from graderq.callbacks import callback_spec
 from graderq.errors import (
+    BackendUnavailable,
     NoWorker,
     RequestError,
     RequestTypeError,
@@ -32,9 +37,11 @@ from graderq.errors import (
     WaitInsideTask,
     WorkdirLost,
 )
+from graderq.routing import DEFAULT_QUEUE
 from graderq.settings import get_settings
 from graderq.tasks import PROGRESS, STEP_KEYS, create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tasks import compile_and_run as compile_and_run_task
+from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, tenant_queue
 from graderq.workdir import WorkingDirectory, as_workdir
 
 __all__ = [
@@ -84,26 +91,74 @@ def working_directory(
     _not_inside_a_task()
     timeout = get_settings().workdir_timeout if timeout is None else timeout
     try:
-        workdir = as_workdir(create_workdir.delay(disk).get(timeout=timeout))
+        with _reachable():
+            workdir = as_workdir(create_workdir.delay(disk).get(timeout=timeout))
     except CeleryTimeout:
         raise NoWorker(f"no worker created a working directory within {timeout} s") from None
     try:
         yield workdir
-    except BaseException:
-        try:
+    finally:
+        _remove(workdir)
+
+
+def _remove(workdir: WorkingDirectory) -> None:
+    """Ask for `workdir`'s removal; while the broker is away, keep asking in the
+    background (until the workdir's TTL, when the janitor removes it anyway)."""
+    try:
+        with _reachable():
             remove_workdir.delay(workdir)
-        except Exception:
-            log.warning("%r not removed; the janitor will", workdir, exc_info=True)
-        raise
-    remove_workdir.delay(workdir)
+    except BackendUnavailable:
+        log.warning("%r not removed yet: the broker is away; retrying", workdir)
+        threading.Thread(target=_remove_later, args=(workdir,), daemon=True).start()
 
 
-def _issue(callback: Any) -> str:
-    """A new task id, recorded as issued (with its checked callback) before it is sent."""
+def _remove_later(workdir: WorkingDirectory) -> None:
+    deadline = time.monotonic() + get_settings().workdir_ttl
+    pause = 1.0
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        try:
+            with _reachable():
+                remove_workdir.delay(workdir)
+        except BackendUnavailable:
+            pause = min(pause * 2, 60.0)
+        else:
+            log.info("%r removal sent, the broker being back", workdir)
+            return
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn every sign of an unreachable broker or result backend into BackendUnavailable."""
+    try:
+        yield
+    except (OperationalError, redis.RedisError, ConnectionError, TimeoutError) as exc:
+        raise BackendUnavailable(f"the broker or the result backend is unreachable: {exc}") from exc
+    except RuntimeError as exc:  # Celery's result consumer, after its reconnection attempts
+        if "reconnect" not in str(exc):
+            raise
+        raise BackendUnavailable(f"the result backend is unreachable: {exc}") from exc
+
+
+def _send(
+    signature: Signature,
+    callback: Any,
+    tenant: str,
+    priority: int | None,
+    pinned: bool = False,
+) -> AsyncResult:
+    """Send `signature` (a task or a chain) for `tenant`: checked, admitted, recorded."""
     spec = callback_spec(callback)
-    task_id = uuid()
-    records.issue(task_id, spec)
-    return task_id
+    queue = tenant_queue(tenant)
+    options: dict[str, Any] = {"priority": broker_priority(priority, app.conf.broker_url)}
+    with _reachable():
+        if not pinned:  # pinned work goes to its node's queue, whoever's it is
+            options["queue"] = admit(app, tenant, get_settings().max_queued)
+        final = signature.tasks[-1] if isinstance(signature, _chain) else signature
+        task_id = uuid()
+        final.set(task_id=task_id)
+        records.issue(task_id, spec, tenant if queue != DEFAULT_QUEUE else None)
+        return signature.apply_async(**options)
 
 
 def submit(
@@ -115,20 +170,26 @@ def submit(
     workdir: WorkingDirectory | None = None,
     *,
     callback: Any = None,
+    tenant: str = DEFAULT_TENANT,
+    priority: int | None = None,
 ) -> AsyncResult:
     """Queue one run (pinned to the workdir's host if given); returns its AsyncResult.
 
     `callback`: a Celery signature of your app, or an http(s) URL, that gets the result.
+    `tenant` (a course) and `priority` (0-9, higher first) decide when it runs;
+    Busy if the tenant already has GRADERQ_MAX_QUEUED tasks waiting.
     """
+    handle = as_workdir(workdir)
     arguments = (
         profile_name,
         command,
         list(files) if files is not None else None,
         stdin,
         dict(limits) if limits is not None else None,
-        as_workdir(workdir),
+        handle,
     )
-    return run_sandbox.apply_async(arguments, task_id=_issue(callback))
+    signature = run_sandbox.signature(arguments)
+    return _send(signature, callback, tenant, priority, pinned=handle is not None)
 
 
 def wait(
@@ -146,21 +207,24 @@ def wait(
     node = workdir.node if workdir is not None else None
     told = None
     while True:
-        if progress is not None and (counts := _progress(result)) not in (None, told):
-            told = counts
-            progress(*counts)
-        try:
-            value = result.get(timeout=POLL * (4 if progress else 20), interval=POLL)
-        except CeleryTimeout:
-            pass
-        except ChordError as exc:
-            raise _run_error(exc) from None
-        else:
+        with _reachable():
             if progress is not None and (counts := _progress(result)) not in (None, told):
+                told = counts
                 progress(*counts)
-            return value
-        if node is not None and not records.node_alive(node):
-            raise WorkdirLost(f"the Docker host {node!r} that holds {workdir!r} has no live worker")
+            try:
+                value = result.get(timeout=POLL * (4 if progress else 20), interval=POLL)
+            except CeleryTimeout:
+                pass
+            except ChordError as exc:
+                raise _run_error(exc) from None
+            else:
+                if progress is not None and (counts := _progress(result)) not in (None, told):
+                    progress(*counts)
+                return value
+            if node is not None and not records.node_alive(node):
+                raise WorkdirLost(
+                    f"the Docker host {node!r} that holds {workdir!r} has no live worker"
+                )
         if deadline is not None and time.monotonic() >= deadline:
             raise CeleryTimeout(f"no result within {timeout} s")
 
@@ -258,6 +322,8 @@ def compile_and_run(
     files: Sequence[Mapping[str, Any]] | None = None,
     *,
     callback: Any = None,
+    tenant: str = DEFAULT_TENANT,
+    priority: int | None = None,
 ) -> AsyncResult:
     """Compile once, then run every step in `runs` on the same host, in parallel.
 
@@ -267,7 +333,7 @@ def compile_and_run(
     """
     steps = [_step(step, f"runs[{i}]") for i, step in enumerate(runs)]
     arguments = (_step(compile, "compile"), steps, list(files) if files is not None else None)
-    return compile_and_run_task.apply_async(arguments, task_id=_issue(callback))
+    return _send(compile_and_run_task.signature(arguments), callback, tenant, priority)
 
 
 def _test_case(test: Mapping[str, Any], index: int) -> tuple[Any, dict[str, Any]]:
@@ -289,6 +355,8 @@ def grade(
     exact: bool = False,
     *,
     callback: Any = None,
+    tenant: str = DEFAULT_TENANT,
+    priority: int | None = None,
 ) -> AsyncResult:
     """Grade a submission through the queue: compile once, run every test in parallel.
 
@@ -309,8 +377,8 @@ def grade(
     )
     compile_step.setdefault("command", "true")
     steps = [run_step | {"stdin": stdin} for stdin, _ in cases]
-    final = judge.s([expected for _, expected in cases], exact).set(task_id=_issue(callback))
-    return chain(
+    grading = chain(
         compile_and_run_task.s(compile_step, steps, list(files) if files is not None else None),
-        final,
-    ).apply_async()
+        judge.s([expected for _, expected in cases], exact),
+    )
+    return _send(grading, callback, tenant, priority)

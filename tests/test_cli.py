@@ -340,7 +340,8 @@ def queue(monkeypatch: pytest.MonkeyPatch, backend: FakeBackend) -> Iterator[Fak
     """client.submit on the fake engine, and graderq's tasks run eagerly on it: no broker."""
     monkeypatch.setattr(client, "submit", eager_submit)
     monkeypatch.setattr(running, "live_nodes", lambda: ["fake-node"])
-    monkeypatch.setattr(records, "issue", lambda task_id, callback=None: None)
+    monkeypatch.setattr(records, "issue", lambda task_id, callback=None, tenant=None: None)
+    monkeypatch.setattr(client, "admit", lambda app, tenant, limit: "graderq")
     monkeypatch.setattr(tasks, "_engine", graderq.get_engine)
     monkeypatch.setattr(worker, "current_node", lambda: "fake-node")
     app.conf.task_always_eager = True

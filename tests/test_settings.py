@@ -28,6 +28,7 @@ def test_environment_and_nested_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.docker_url == "tcp://127.0.0.1:2375"
 
 
-def test_visibility_timeout_must_exceed_the_task_time_limit() -> None:
-    with pytest.raises(ValidationError, match="visibility_timeout must be above"):
-        Settings(task_time_limit=600, visibility_timeout=600)
+def test_visibility_timeout_must_leave_room_for_three_renewals() -> None:
+    with pytest.raises(ValidationError, match="visibility_timeout must be at least 15 s"):
+        Settings(visibility_timeout=10)
+    assert Settings(task_time_limit=600, visibility_timeout=60).visibility_timeout == 60

@@ -6,7 +6,7 @@ from graderq.timelimits import time_limits, worker_settings
 
 
 def settings(**changes: object) -> Settings:
-    return Settings(task_time_limit=600, task_time_margin=30, visibility_timeout=900, **changes)
+    return Settings(task_time_limit=600, task_time_margin=30, **changes)
 
 
 def test_limits_follow_the_realtime_under_the_workers_defaults() -> None:

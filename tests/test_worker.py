@@ -1,6 +1,7 @@
 """The worker's chores: a heartbeat never waits behind a janitor sweep."""
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,9 +14,12 @@ def test_the_heartbeat_goes_on_while_a_sweep_hangs(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(records, "HEARTBEAT_EVERY", 0.01)
     monkeypatch.setattr(records, "heartbeat", lambda node: beats.release())
     monkeypatch.setattr(worker, "docker_backend", lambda settings: None)
-    housekeeping = worker.Housekeeping("node-1", worker.get_settings())
-    monkeypatch.setattr(housekeeping, "sweep", lambda: released.wait(30))
-    housekeeping.chores[1].work = housekeeping.sweep  # a Docker call that takes its time
+    celery_worker = SimpleNamespace(
+        app=SimpleNamespace(conf=SimpleNamespace(broker_url="memory://"))
+    )
+    housekeeping = worker.Housekeeping(celery_worker, "node-1", worker.get_settings())
+    housekeeping.chores[1].work = lambda: None  # no tenants to look up
+    housekeeping.chores[2].work = lambda: released.wait(30)  # a Docker call taking its time
     housekeeping.start()
     try:
         for _ in range(20):  # twenty beats while the sweep still hangs

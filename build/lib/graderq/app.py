@@ -9,20 +9,30 @@ from typing import Any
 
 from celery import Celery, Task
 
+from graderq.results import backend_url
 from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
 from graderq.settings import Settings, get_settings
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery's configuration for `settings`."""
+    timeouts = {
+        "socket_timeout": settings.broker_timeout,
+        "socket_connect_timeout": settings.broker_timeout,
+    }
     transport = {
         "visibility_timeout": settings.visibility_timeout,
         "unacked_restore_interval": settings.restore_interval,
         "unacked_restore_throttle": 1,
+        # Ten priority levels per queue; graderq's priority 9 is Redis's level 0.
+        "priority_steps": list(range(10)),
+        "sep": ":",
+        "queue_order_strategy": "round_robin",
+        **timeouts,
     }
     return {
         "broker_url": settings.broker_url,
-        "result_backend": settings.result_backend,
+        "result_backend": backend_url(settings.result_backend),
         "result_expires": settings.result_expires,
         "task_serializer": "json",
         "result_serializer": "json",
@@ -32,8 +42,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_transport_options": transport,
-        "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
+        "result_backend_transport_options": {
+            "retry_policy": {"timeout": settings.broker_timeout / 2},
+            **timeouts,
+        },
         "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": settings.broker_timeout,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 1,
+            "interval_max": 1,
+        },
         "task_default_queue": DEFAULT_QUEUE,
         "task_routes": (route_task,),
         # Worker events feed Flower's live view; the producer-side "sent" event and the
@@ -89,7 +109,10 @@ def short_repr(arguments: dict[str, Any]) -> str:
 def make_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from `settings` (the environment's by default)."""
     settings = settings or get_settings()
-    celery = Celery("graderq", task_cls=GraderqTask, include=["graderq.tasks"])
+    # Never the process's current app: an LMS's shared_task must stay on the LMS's own.
+    celery = Celery(
+        "graderq", task_cls=GraderqTask, include=["graderq.tasks"], set_as_current=False
+    )
     celery.conf.update(celery_config(settings))
     # graderq's worker behaviour, in workers of this app only (never in an LMS's own).
     celery.steps["worker"].add("graderq.worker:GraderqNode")

@@ -7,12 +7,15 @@
     │   ├── ProfileError          an unknown or malformed profile
     │   ├── WorkdirError          a malformed workdir handle, or one of another host
     │   ├── CallbackError         a callback that is neither a signature nor a URL
+    │   ├── TenantError           a malformed tenant name or priority
     │   ├── RequestTooLarge       too many files or bytes
     │   └── RequestTypeError      an argument of the wrong type (also a TypeError)
     ├── DockerError               the Docker engine failed (epicbox: DockerError)
     │   ├── DockerUnavailable     the engine cannot be reached: worth trying again
     │   ├── VolumeInUse           a volume is still used by a container
     │   └── DiskError             a bounded disk cannot be made or removed
+    ├── BackendUnavailable        the broker or the result backend cannot be reached
+    ├── Busy                      a tenant has GRADERQ_MAX_QUEUED tasks waiting: try later
     ├── WorkdirLost               the host of a working directory has no live worker
     ├── NoWorker                  no worker answered in time
     ├── TooManyDeliveries         a task was started too often; not run again
@@ -52,6 +55,10 @@ class CallbackError(RequestError):
     """A callback is neither a Celery signature nor an http(s) URL."""
 
 
+class TenantError(RequestError):
+    """A tenant name or a priority is malformed."""
+
+
 class RequestTooLarge(RequestError):
     """A request carries more files or bytes than the operator allows."""
 
@@ -74,6 +81,14 @@ class VolumeInUse(DockerError):
 
 class DiskError(DockerError):
     """A sandbox's size-bounded disk cannot be made or removed (mkfs.ext4, loop devices)."""
+
+
+class BackendUnavailable(GraderqError):
+    """The broker or the result backend cannot be reached (down, restarting)."""
+
+
+class Busy(GraderqError):
+    """A tenant has GRADERQ_MAX_QUEUED tasks waiting already: submit again later."""
 
 
 class WorkdirLost(GraderqError):

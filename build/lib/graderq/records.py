@@ -14,9 +14,9 @@ from kombu.utils.json import dumps, loads
 
 from graderq import keys
 from graderq.errors import TooManyDeliveries
-from graderq.settings import get_settings
+from graderq.settings import LEASE_EVERY, get_settings
 
-HEARTBEAT_EVERY = 5.0
+HEARTBEAT_EVERY = LEASE_EVERY
 """Seconds between a worker's heartbeats; a node is gone after three missed."""
 
 
@@ -60,14 +60,21 @@ def count_delivery(task_id: str, retries: int = 0) -> None:
         )
 
 
-def issue(task_id: str, callback: dict[str, Any] | None = None) -> None:
-    """Record that graderq issued `task_id`, and its callback; before it is sent."""
+def issue(task_id: str, callback: dict[str, Any] | None = None, tenant: str | None = None) -> None:
+    """Record that graderq issued `task_id`, its callback and its tenant; before it is sent."""
     ttl = int(get_settings().result_expires)
     with redis_client().pipeline() as pipe:
         pipe.set(keys.ISSUED + task_id, "1", ex=ttl)
         if callback is not None:
             pipe.set(keys.CALLBACK + task_id, dumps(callback), ex=ttl)
+        if tenant is not None:
+            pipe.sadd(keys.TENANTS, tenant)
         pipe.execute()
+
+
+def tenants() -> list[str]:
+    """Every tenant that has submitted work (their queues are consumed by all workers)."""
+    return sorted(member.decode() for member in redis_client().smembers(keys.TENANTS))
 
 
 def was_issued(task_id: str) -> bool:

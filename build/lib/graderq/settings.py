@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graderq.limits import Ceilings, Limits
 
+LEASE_EVERY = 5.0
+"""Seconds between a worker's renewals of the tasks it holds (and its heartbeats)."""
 DEFAULT_PROFILES_FILE = Path(__file__).resolve().parent.parent / "configs" / "profiles.toml"
 
 
@@ -73,9 +75,9 @@ class Settings(BaseSettings):
         30, description="Seconds Celery's time limits leave above a sandbox's realtime."
     )
     visibility_timeout: float = Field(
-        900,
-        description="Seconds before Redis redelivers an unacknowledged task; keep it above "
-        "task_time_limit.",
+        60,
+        description="Seconds after which Redis redelivers a task whose worker stopped "
+        "renewing it (live workers renew theirs every 5 s).",
     )
     restore_interval: float = Field(
         5, description="Seconds between a worker's sweeps for unacknowledged tasks to redeliver."
@@ -103,6 +105,17 @@ class Settings(BaseSettings):
         600, description="Seconds a worker keeps retrying a webhook that fails, with backoff."
     )
     webhook_timeout: float = Field(10, description="Seconds one webhook POST may take.")
+    result_retry_for: float = Field(
+        90,
+        description="Seconds a worker keeps trying to store a result while the result "
+        "backend is away; after that the task is requeued, never acked and lost.",
+    )
+    max_queued: int = Field(
+        10_000, description="Most tasks one tenant may have waiting; beyond, submit raises Busy."
+    )
+    metrics_port: int | None = Field(
+        None, description="Port of the worker's Prometheus metrics; unset: not served."
+    )
 
     @field_validator("default_limits", "limit_ceilings", mode="before")
     @classmethod
@@ -113,11 +126,11 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _visibility_above_time_limit(self) -> Settings:
-        if self.visibility_timeout <= self.task_time_limit:
+    def _consistent_times(self) -> Settings:
+        if self.visibility_timeout < 3 * LEASE_EVERY:
             raise ValueError(
-                "visibility_timeout must be above task_time_limit, or Redis redelivers "
-                "tasks that are still running"
+                f"visibility_timeout must be at least {3 * LEASE_EVERY:.0f} s: workers renew "
+                f"their tasks every {LEASE_EVERY:.0f} s"
             )
         if self.task_time_limit <= 2 * self.task_time_margin:
             raise ValueError("task_time_limit must be above twice task_time_margin")

@@ -7,19 +7,23 @@ GraderqNode is a bootstep of graderq's own app, so all of this runs only inside
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import redis
-from celery import bootsteps
+from celery import bootsteps, current_app, signals
+from celery.worker import state
 
 from graderq import records
 from graderq.engine import Engine
 from graderq.errors import GraderqError
 from graderq.routing import node_queue
 from graderq.settings import Settings, get_settings
+from graderq.tenants import tenant_queue
 from graderq.timelimits import worker_settings
 
 log = logging.getLogger("graderq.worker")
@@ -69,22 +73,39 @@ class Chore(threading.Thread):
 
 
 class Housekeeping:
-    """The heartbeat (every HEARTBEAT_EVERY s) and the janitor (every janitor_interval s).
-
-    A janitor sweep may wait on Docker for a minute; the heartbeat never waits for it.
+    """The worker's chores, each on its own thread: the heartbeat and the renewal of the
+    tasks it holds (every LEASE_EVERY s), the tenants' queues, and the janitor (every
+    janitor_interval s). A janitor sweep may wait on Docker for a minute; the heartbeat
+    and the renewals never wait for it.
     """
 
-    def __init__(self, node: str, settings: Settings) -> None:
+    def __init__(self, worker: Any, node: str, settings: Settings) -> None:
+        self.worker = worker
         self.node = node
         self.settings = settings
         self.backend = docker_backend(settings)
+        self.leases = Leases.for_broker(worker.app.conf.broker_url)
         self.chores = [
             Chore("heartbeat", records.HEARTBEAT_EVERY, self.beat),
+            Chore("tenants", records.HEARTBEAT_EVERY, self.consume_tenants),
             Chore("janitor", settings.janitor_interval, self.sweep),
         ]
 
     def beat(self) -> None:
         records.heartbeat(self.node)
+        if self.leases is not None:
+            self.leases.renew(held_deliveries())
+
+    def consume_tenants(self) -> None:
+        """Consume every tenant's queue: asked of this worker's own consumer (the
+        remote-control command runs on the consumer's thread, where queues change)."""
+        known = {queue.name for queue in self.worker.app.amqp.queues.consume_from.values()}
+        for tenant in records.tenants():
+            queue = tenant_queue(tenant)
+            if queue not in known:
+                self.worker.app.control.add_consumer(
+                    queue, destination=[self.worker.hostname], reply=False
+                )
 
     def sweep(self) -> None:
         from graderq.sandbox.janitor import sweep
@@ -110,9 +131,56 @@ class GraderqNode(bootsteps.StartStopStep):
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)
         self.node = current_node()
-        queue = node_queue(self.node)
-        worker.app.amqp.queues.select_add(queue)
-        log.info("graderq worker on node %s consumes %s", self.node, queue)
+        queues = [node_queue(self.node)]
+        try:
+            queues += [tenant_queue(tenant) for tenant in records.tenants()]
+        except redis.RedisError:
+            log.warning("tenants unknown (Redis away): their queues are added later")
+        for queue in queues:
+            worker.app.amqp.queues.select_add(queue)
+        log.info("graderq worker on node %s consumes %s", self.node, ", ".join(queues))
 
     def create(self, worker: Any) -> Housekeeping:
-        return Housekeeping(self.node, get_settings())
+        return Housekeeping(worker, self.node, get_settings())
+
+
+class Leases:
+    """Renews the tasks this worker holds in the Redis transport's unacked index, so that
+    only the tasks of a dead worker outlive the visibility timeout and are redelivered:
+    a live worker's 10-minute task never is, and a killed worker's comes back within
+    about a minute (GRADERQ_VISIBILITY_TIMEOUT)."""
+
+    INDEX = "unacked_index"  # kombu's default unacked_index_key
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    @classmethod
+    def for_broker(cls, url: str) -> Leases | None:
+        """Leases on a Redis broker; None on RabbitMQ, whose broker sees dead consumers."""
+        if not url.startswith(("redis://", "rediss://")):
+            return None
+        timeout = get_settings().broker_timeout
+        return cls(redis.Redis.from_url(url, socket_timeout=timeout))
+
+    def renew(self, tags: list[str]) -> None:
+        if tags:
+            now = time.time()
+            self.client.zadd(self.INDEX, {tag: now for tag in tags}, xx=True)
+
+
+def held_deliveries() -> list[str]:
+    """The delivery tags of every task this worker holds: reserved, running, or waiting
+    for its ETA."""
+    held = [*state.reserved_requests, *state.active_requests, *state.scheduled_requests]
+    return [request.message.delivery_tag for request in held if request.message is not None]
+
+
+@signals.worker_process_init.connect
+def _own_process_group(**_: Any) -> None:
+    """A pool process of graderq's worker leaves the worker's process group, so that a
+    SIGTERM to the group (systemd, a terminal, `kill -TERM -PGID`) reaches only the main
+    process, whose warm shutdown lets running tasks finish; the pool process still dies
+    with it (Celery sets PDEATHSIG)."""
+    if current_app.main == "graderq":
+        os.setpgid(0, 0)
