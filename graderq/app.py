@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import Celery, Task
@@ -81,6 +82,7 @@ class GraderqTask(Task):
                 options.setdefault("expires", get_settings().workdir_ttl)
             options.setdefault("argsrepr", "()")
             options.setdefault("kwargsrepr", short_repr(arguments))
+        options["headers"] = {**(options.get("headers") or {}), "graderq_sent": time.time()}
         return super().apply_async(args, kwargs, **options)
 
 

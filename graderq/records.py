@@ -53,6 +53,10 @@ def count_delivery(task_id: str, retries: int = 0) -> None:
     key = keys.DELIVERIES + task_id + (f":{retries}" if retries else "")
     with redis_client().pipeline() as pipe:
         count, _ = pipe.incr(key).expire(key, int(settings.result_expires)).execute()
+    if count > 1:
+        from graderq.metrics import REDELIVERIES
+
+        REDELIVERIES.inc()
     if count > settings.max_deliveries:
         raise TooManyDeliveries(
             f"task {task_id} was delivered {count} times (the limit is "

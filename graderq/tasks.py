@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 from typing import Any
 
+import redis
 from celery import Task, chord
 from celery.utils import uuid
 
@@ -18,7 +20,7 @@ from graderq import callbacks, records
 from graderq.app import GraderqTask, app
 from graderq.errors import DockerUnavailable, VolumeInUse, WorkdirError
 from graderq.grading import report, run_failed
-from graderq.routing import workdir_route
+from graderq.routing import call_arguments, workdir_route
 from graderq.settings import get_settings
 from graderq.workdir import WorkingDirectory, as_workdir
 
@@ -34,15 +36,35 @@ class WorkerTask(GraderqTask):
     and the end of a producer's task sends its callback."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.request.graderq_started = time.time()
         if self.request.id and not self.request.is_eager:
-            records.count_delivery(self.request.id, self.request.retries or 0)
+            try:
+                records.count_delivery(self.request.id, self.request.retries or 0)
+            except redis.RedisError as exc:
+                log.warning("deliveries of %s not counted (Redis away: %s)", self.request.id, exc)
         return super().__call__(*args, **kwargs)
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
+        self._observe(args, kwargs, retval)
         if not (self.request.chain or self.request.chord):  # else it is not the last task
             self._callback(task_id, "SUCCESS", retval)
 
+    def _observe(self, args: Any, kwargs: Any, value: Any) -> None:
+        """Record the task in the worker's metrics; never raises."""
+        if self.request.is_eager:
+            return
+        try:
+            from graderq.metrics import observe
+
+            arguments = call_arguments(self, args, kwargs) or {}
+            started = getattr(self.request, "graderq_started", None) or time.time()
+            sent = getattr(self.request, "graderq_sent", None)
+            observe(self.name, arguments, value, started, time.time(), sent)
+        except Exception:
+            log.warning("metrics of %s not recorded", self.request.id, exc_info=True)
+
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        self._observe(args, kwargs, None)
         self._callback(final_task_id(self.request), "FAILURE", exc)
 
     def _callback(self, task_id: str, state: str, value: Any) -> None:
@@ -61,7 +83,8 @@ class WorkerTask(GraderqTask):
                 deliver_webhook.delay(spec["url"], body.decode(), time.time())
         except Exception:
             log.exception("the callback of task %s was not sent", task_id)
-            records.count_callback_failure()
+            with suppress(redis.RedisError):
+                records.count_callback_failure()
 
 
 def final_task_id(request: Any) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -138,10 +140,32 @@ class GraderqNode(bootsteps.StartStopStep):
             log.warning("tenants unknown (Redis away): their queues are added later")
         for queue in queues:
             worker.app.amqp.queues.select_add(queue)
+        if get_settings().metrics_port is not None:
+            metrics_dir()
         log.info("graderq worker on node %s consumes %s", self.node, ", ".join(queues))
 
     def create(self, worker: Any) -> Housekeeping:
         return Housekeeping(worker, self.node, get_settings())
+
+    def start(self, worker: Any) -> None:
+        settings = get_settings()
+        if settings.metrics_port is not None:
+            from graderq.metrics import serve
+
+            serve(settings.metrics_port, worker.app, str(settings.disk_dir))
+            log.info("graderq metrics on port %d", settings.metrics_port)
+        super().start(worker)
+
+
+def metrics_dir() -> None:
+    """A fresh directory for the pool processes' metric files, set before the pool forks
+    and before anything imports prometheus_client (its multiprocess mode)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="graderq-metrics-"
+    )
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 class Leases:
