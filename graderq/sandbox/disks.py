@@ -183,6 +183,19 @@ def room(disk_dir: Path, node: str, max_disks: int, megabytes: int) -> Room:
     return Room(free_bytes(disk_dir), held, max(max_disks - held, 0) * megabytes * MIB)
 
 
+def room_warning(room: Room, disk_dir: Path, max_disks: int, megabytes: int) -> str | None:
+    """What to tell an operator whose disk dir lacks room for the disks still allowed."""
+    if not room.low:
+        return None
+    more = max(max_disks - room.held, 0)
+    return (
+        f"GRADERQ_DISK_DIR {disk_dir} has {room.free // MIB} MB free, less than the "
+        f"{room.needed // MIB} MB that {more} more {megabytes} MB disks need "
+        f"(GRADERQ_MAX_DISKS={max_disks}, {room.held} held); new disks beyond the room are "
+        "refused with DiskError"
+    )
+
+
 @functools.lru_cache(maxsize=16)
 def template(megabytes: int) -> Extents:
     """The written blocks of a fresh, prepared `megabytes` file system."""
