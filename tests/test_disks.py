@@ -187,7 +187,7 @@ def test_an_ext4_superblock_tells_its_error_count(tmp_path: Path) -> None:
 def test_a_watch_reports_the_kernels_errors_about_its_device_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """/dev/kmsg gives one record per read; a fake FIFO-less file stands in for it."""
+    """/dev/kmsg gives one record per read(2); a plain file stands in for it."""
     log = tmp_path / "kmsg"
     log.write_bytes(b"")
     monkeypatch.setattr(disks, "KMSG", str(log))
@@ -207,3 +207,21 @@ def test_a_watch_reports_the_kernels_errors_about_its_device_only(
 
     monkeypatch.setattr(disks.os, "read", read)
     assert watch.errors() == ["Buffer I/O error on device loop1, logical block 297"]
+
+
+def test_housekeeping_warns_when_the_disk_dir_lacks_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from graderq.sandbox.janitor import check_room
+    from graderq.settings import Settings
+
+    backend = SimpleNamespace(local=True, disk_dir=tmp_path, node_id=lambda: "node")
+    free_mb = disks.free_bytes(tmp_path) // disks.MIB
+    roomy = Settings(max_disks=1, default_limits={"disk": 1})
+    crowded = Settings(max_disks=4, default_limits={"disk": free_mb})
+    with caplog.at_level("WARNING", logger="graderq.janitor"):
+        assert check_room(backend, roomy) is None  # type: ignore[arg-type]
+        assert not caplog.records
+        warning = check_room(backend, crowded)  # type: ignore[arg-type]
+    assert warning is not None and f"{4 * free_mb} MB that 4 more" in warning
+    assert "lower GRADERQ_MAX_DISKS" in caplog.text
