@@ -13,7 +13,8 @@
     ├── DockerError               the Docker engine failed (epicbox: DockerError)
     │   ├── DockerUnavailable     the engine cannot be reached: worth trying again
     │   ├── VolumeInUse           a volume is still used by a container
-    │   └── DiskError             a bounded disk cannot be made or removed
+    │   └── DiskError             a bounded disk cannot be made, removed, or saw an I/O error
+    │       └── TooManyDisks      the node already holds GRADERQ_MAX_DISKS disks
     ├── BackendUnavailable        the broker or the result backend cannot be reached
     ├── Busy                      a tenant has GRADERQ_MAX_QUEUED tasks waiting: try later
     ├── WorkdirLost               the host of a working directory has no live worker
@@ -80,7 +81,12 @@ class VolumeInUse(DockerError):
 
 
 class DiskError(DockerError):
-    """A sandbox's size-bounded disk cannot be made or removed (mkfs.ext4, loop devices)."""
+    """A sandbox's size-bounded disk cannot be made or removed (mkfs.ext4, loop devices,
+    no room in the disk dir), or it saw an I/O error during a run (the run is void)."""
+
+
+class TooManyDisks(DiskError):
+    """The node already holds GRADERQ_MAX_DISKS disks (workdirs and sandboxes' own)."""
 
 
 class BackendUnavailable(GraderqError):

@@ -53,7 +53,14 @@ class Settings(BaseSettings):
     )
     disk_dir: Path = Field(
         Path("/var/lib/graderq/disks"),
-        description="Where a worker keeps the sparse image files of sandbox disks.",
+        description="Where a worker keeps the image files of sandbox disks, each allocated "
+        "in full (disk MB) when it is made.",
+    )
+    max_disks: int = Field(
+        256,
+        ge=1,
+        description="Most disks (workdirs and sandboxes' own) one Docker host holds at once, "
+        "counted from the images in disk_dir; beyond it TooManyDisks.",
     )
 
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")

@@ -110,9 +110,10 @@ class Housekeeping:
                 )
 
     def sweep(self) -> None:
-        from graderq.sandbox.janitor import sweep
+        from graderq.sandbox.janitor import check_room, sweep
 
         sweep(self.backend, self.settings.task_time_limit + self.settings.task_time_margin)
+        check_room(self.backend, self.settings)
 
     def start(self) -> None:
         for chore in self.chores:

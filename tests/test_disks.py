@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from graderq.errors import DiskError, DockerError
+from graderq.errors import DiskError, DockerError, TooManyDisks
 from graderq.sandbox import disks, volumes
 from graderq.sandbox.docker_backend import DockerBackend
 
@@ -115,3 +115,113 @@ def test_only_the_written_stretches_of_a_sparse_file_are_copied(tmp_path: Path) 
     found = {offset: data.rstrip(b"\0") for offset, data in extents}
     assert found == {0: b"head", 32 * disks.MIB: b"middle"}
     assert sum(len(data) for _, data in extents) < disks.MIB
+
+
+def test_an_image_is_allocated_in_full_when_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(disks, "attach", lambda path: "/dev/loop99")
+    image = tmp_path / "node" / "vol.img"
+    assert disks.make(image, 4) == "/dev/loop99"
+    assert image.stat().st_blocks * 512 >= 4 * disks.MIB  # no holes for the host to refuse
+    sparse = tmp_path / "node" / "sparse.img"
+    disks.make(sparse, 4, allocate=False)
+    assert sparse.stat().st_blocks * 512 < disks.MIB
+
+
+def test_a_disk_dir_without_room_refuses_the_disk_and_keeps_no_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(disks.os, "posix_fallocate", full)
+    image = tmp_path / "node" / "vol.img"
+    with pytest.raises(DiskError, match=r"has \d+ MB free, not the 4 MB the disk needs"):
+        disks.make(image, 4)
+    assert not image.exists()
+
+
+def test_a_node_holds_at_most_max_disks_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(disks, "attach", lambda path: "/dev/loop99")
+    folder = tmp_path / "node"
+    disks.make(folder / "a.img", 4, max_disks=2)
+    disks.make(folder / "b.img", 4, max_disks=2)
+    with pytest.raises(TooManyDisks, match=r"already holds 2 disks \(GRADERQ_MAX_DISKS=2\)"):
+        disks.make(folder / "c.img", 4, max_disks=2)
+    assert not (folder / "c.img").exists()
+    assert issubclass(TooManyDisks, DiskError)
+    (folder / "a.img").unlink()
+    disks.make(folder / "c.img", 4, max_disks=2)  # a disk removed makes room for one
+
+
+def test_room_counts_what_the_disks_still_allowed_would_need(tmp_path: Path) -> None:
+    (tmp_path / "node").mkdir()
+    (tmp_path / "node" / "a.img").touch()
+    room = disks.room(tmp_path, "node", max_disks=3, megabytes=10)
+    assert room.held == 1 and room.needed == 2 * 10 * disks.MIB and room.free > 0
+    assert disks.room_warning(room, tmp_path, 3, 10) is None
+    low = disks.Room(free=5 * disks.MIB, held=1, needed=20 * disks.MIB)
+    warning = disks.room_warning(low, tmp_path, 3, 10)
+    assert warning is not None and "has 5 MB free, less than the 20 MB" in warning
+    assert disks.free_bytes(tmp_path / "not" / "made") == disks.free_bytes(tmp_path)
+
+
+def test_an_ext4_superblock_tells_its_error_count(tmp_path: Path) -> None:
+    image = tmp_path / "vol.img"
+    block = bytearray(2048)
+    image.write_bytes(block)
+    assert disks.superblock_errors(image) == 0
+    block[1024 + disks.S_ERROR_COUNT] = 3
+    image.write_bytes(block)
+    assert disks.superblock_errors(image) == 3
+    block[1024 + disks.S_ERROR_COUNT] = 0
+    block[1024 + disks.S_STATE] = disks.EXT4_ERROR_FS | 1
+    image.write_bytes(block)
+    assert disks.superblock_errors(image) == 1
+    assert disks.superblock_errors(tmp_path / "gone.img") == 0
+
+
+def test_a_watch_reports_the_kernels_errors_about_its_device_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/dev/kmsg gives one record per read(2); a plain file stands in for it."""
+    log = tmp_path / "kmsg"
+    log.write_bytes(b"")
+    monkeypatch.setattr(disks, "KMSG", str(log))
+    monkeypatch.setattr(disks, "EXT4_SYSFS", tmp_path / "ext4")
+    image = tmp_path / "vol.img"
+    image.write_bytes(bytes(2048))
+    watch = disks.IoWatch("/dev/loop1", image)
+    records = [
+        b"3,100,5,-;Buffer I/O error on device loop1, logical block 297\n",
+        b"4,101,5,-;EXT4-fs warning (device loop12): ext4_end_bio: I/O error 3\n",
+        b"6,102,5,-;EXT4-fs (loop1): mounted filesystem r/w without journal.\n",
+    ]
+    reads = iter(records)
+
+    def read(fd: int, size: int) -> bytes:
+        return next(reads, b"")
+
+    monkeypatch.setattr(disks.os, "read", read)
+    assert watch.errors() == ["Buffer I/O error on device loop1, logical block 297"]
+
+
+def test_housekeeping_warns_when_the_disk_dir_lacks_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from graderq.sandbox.janitor import check_room
+    from graderq.settings import Settings
+
+    backend = SimpleNamespace(local=True, disk_dir=tmp_path, node_id=lambda: "node")
+    free_mb = disks.free_bytes(tmp_path) // disks.MIB
+    roomy = Settings(max_disks=1, default_limits={"disk": 1})
+    crowded = Settings(max_disks=4, default_limits={"disk": free_mb})
+    with caplog.at_level("WARNING", logger="graderq.janitor"):
+        assert check_room(backend, roomy) is None  # type: ignore[arg-type]
+        assert not caplog.records
+        warning = check_room(backend, crowded)  # type: ignore[arg-type]
+    assert warning is not None and f"{4 * free_mb} MB that 4 more" in warning
+    assert "lower GRADERQ_MAX_DISKS" in caplog.text

@@ -19,7 +19,7 @@ from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import stdout_console
 from graderq.errors import DockerError, ProfileError
 from graderq.profiles import Profile, load_profiles
-from graderq.sandbox import DockerBackend
+from graderq.sandbox import DockerBackend, disks
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
 from graderq.settings import Settings, get_settings
 
@@ -122,6 +122,23 @@ def check_disks(backend: DockerBackend, settings: Settings) -> Check:
     return Check("disks", Status.OK, detail)
 
 
+def check_disk_room(backend: DockerBackend, settings: Settings, megabytes: int) -> Check:
+    """Whether the disk dir has room for GRADERQ_MAX_DISKS disks of `megabytes`, the
+    default size (each is allocated in full when it is made)."""
+    room = disks.room(backend.disk_dir, backend.node_id(), settings.max_disks, megabytes)
+    warning = disks.room_warning(room, backend.disk_dir, settings.max_disks, megabytes)
+    if warning is not None:
+        fits = room.held + room.free // (megabytes * disks.MIB)
+        lower = f", or lower GRADERQ_MAX_DISKS to {fits}" if fits else ""
+        fix = f"free space in {backend.disk_dir}, or give it a larger file system{lower}"
+        return Check("disk room", Status.WARN, warning, fix)
+    detail = (
+        f"{room.free // disks.MIB} MB free in {backend.disk_dir}: room for "
+        f"GRADERQ_MAX_DISKS={settings.max_disks} disks of {megabytes} MB ({room.held} held)"
+    )
+    return Check("disk room", Status.OK, detail)
+
+
 def check_broker(url: str, timeout: float) -> Check:
     from kombu import Connection
     from kombu.utils.url import maybe_sanitize_url
@@ -182,6 +199,9 @@ def run_checks(timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
     if backend is not None:
         checks += check_images(backend, profiles)
         checks.append(check_disks(backend, settings))
+        megabytes = settings.default_limits.disk
+        if checks[-1].status is Status.OK and megabytes is not None:
+            checks.append(check_disk_room(backend, settings, megabytes))
     checks.append(check_broker(settings.broker_url, timeout))
     checks += check_result_backend(settings.result_backend, timeout)
     return checks

@@ -22,7 +22,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
+from graderq.errors import DiskError, DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox.accounting import Accounting, Usage
@@ -63,10 +63,13 @@ class DockerBackend:
     the host, never remembered, so another process cleans up after a dead one; disks
     and volumes are volumes.py's. `_cgroups` is per-container run state only: it
     tells start() which cgroup to read, in the process that created the container
-    (a container started by another process is not accounted: None, never a guess).
+    (a container started by another process is not accounted: None, never a guess);
+    `_disks` likewise tells it which disk (volume, loop device) to watch for I/O errors.
     """
 
-    def __init__(self, base_url: str | None, timeout: float, disk_dir: Path) -> None:
+    def __init__(
+        self, base_url: str | None, timeout: float, disk_dir: Path, max_disks: int | None = None
+    ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.disk_dir = disk_dir
@@ -75,13 +78,15 @@ class DockerBackend:
         self._kill_pool: ThreadPoolExecutor | None = None
         self._accounting: Accounting | object | None = _UNKNOWN
         self._cgroups: dict[str, str] = {}
+        self._disks: dict[str, tuple[str, str]] = {}
         self._network_ready = False
-        self._volumes = Volumes(lambda: self.api, disk_dir)
+        self._volumes = Volumes(lambda: self.api, disk_dir, max_disks)
 
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
         """The backend that `settings` describe; `base_url` names another daemon."""
-        return cls(base_url or settings.docker_url, settings.docker_timeout, settings.disk_dir)
+        url = base_url or settings.docker_url
+        return cls(url, settings.docker_timeout, settings.disk_dir, settings.max_disks)
 
     @property
     def api(self) -> docker.APIClient:
@@ -131,11 +136,13 @@ class DockerBackend:
         if not spec.network_disabled:
             self.ensure_network()
         name = f"graderq-{uuid.uuid4().hex[:16]}"
-        disk = None
+        disk = device = None
         if spec.needs_disk:
             disk = sandbox_disk(name)
-            self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
+            device = self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
             spec = dataclasses.replace(spec, volume=disk)
+        elif spec.volume is not None:  # a workdir: its disk, if it has one
+            device = self._volumes.device(spec.volume)
         body = create_body(spec)
         accounting = self.accounting
         if accounting is not None:
@@ -149,6 +156,8 @@ class DockerBackend:
             raise
         if accounting is not None:
             self._cgroups[container] = name
+        if device is not None and spec.volume is not None:
+            self._disks[container] = (spec.volume, device)
         return container
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
@@ -156,10 +165,35 @@ class DockerBackend:
             self.api.put_archive(container, WORKDIR, _tarball(files))
 
     def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
-        api = self.api
         demuxer = Demuxer(limits.output)
         cgroup = self._cgroups.get(container)
         accounting = self.accounting if cgroup else None
+        disk = self._disks.get(container)
+        watch = self._volumes.watch(*disk) if disk else None
+        try:
+            outcome = self._run(container, stdin, limits, demuxer, cgroup, accounting)
+        except BaseException:
+            if watch is not None:
+                watch.close()
+            raise
+        if watch is not None and (errors := watch.errors()):
+            raise DiskError(
+                f"the run's disk {disk[0]} ({disk[1]}) saw I/O errors, so what the run "
+                f"wrote may be lost; its result is void: {'; '.join(errors[:3])}"
+            )
+        return outcome
+
+    def _run(
+        self,
+        container: str,
+        stdin: bytes | None,
+        limits: Limits,
+        demuxer: Demuxer,
+        cgroup: str | None,
+        accounting: Accounting | None,
+    ) -> Outcome:
+        """Start the container and stream it to its end (start's own part)."""
+        api = self.api
         cpu_before: float | None = None
         with engine_errors("cannot run the sandbox"):
             attached = api.attach_socket(
@@ -242,6 +276,7 @@ class DockerBackend:
         While the engine is unreachable (a daemon restart), keep trying a while.
         """
         self._cgroups.pop(container, None)
+        self._disks.pop(container, None)
         deadline = time.monotonic() + DESTROY_PATIENCE
         while True:
             try:

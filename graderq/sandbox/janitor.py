@@ -11,6 +11,8 @@ decisions are pure functions, tested with FakeBackend), then removes what it cho
 - disk images whose volume is gone (their maker died between the two): detached and
   deleted;
 - accounting cgroups older than any task whose container is gone.
+
+check_room warns when the disk dir lacks room for the disks the node may still make.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graderq.errors import DockerError
+from graderq.sandbox import disks
 from graderq.sandbox.backend import Backend, Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
+from graderq.settings import Settings
+
+if TYPE_CHECKING:
+    from graderq.sandbox.docker_backend import DockerBackend
 
 log = logging.getLogger("graderq.janitor")
 
@@ -186,3 +194,16 @@ def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
             done.disks,
         )
     return done
+
+
+def check_room(backend: DockerBackend, settings: Settings) -> str | None:
+    """Log (and return) a warning when the disk dir lacks room for GRADERQ_MAX_DISKS
+    disks of the default size; None when there is room, or no disks are made here."""
+    megabytes = settings.default_limits.disk
+    if megabytes is None or not backend.local:
+        return None
+    room = disks.room(backend.disk_dir, backend.node_id(), settings.max_disks, megabytes)
+    warning = disks.room_warning(room, backend.disk_dir, settings.max_disks, megabytes)
+    if warning is not None:
+        log.warning("%s; free space there, or lower GRADERQ_MAX_DISKS", warning)
+    return warning

@@ -9,6 +9,9 @@ finds and cleans it. What the host shows:
 - the image: `<disk_dir>/<node>/<volume>.img`, named after the volume (disks.py);
 - the loop devices: /sys/block/loop*/loop/backing_file names the image on each;
 - a sandbox's own disk: the volume at /sandbox named after the container (`<name>-disk`).
+
+The cap on disks (`max_disks`) is counted from the images, so every worker process of
+one node shares it.
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ def disk_of(container: Mapping[str, Any]) -> str | None:
 class Volumes:
     """The volumes of the daemon that `api` reaches; disk images under `disk_dir`."""
 
-    def __init__(self, api: Callable[[], docker.APIClient], disk_dir: Path) -> None:
+    def __init__(
+        self, api: Callable[[], docker.APIClient], disk_dir: Path, max_disks: int | None = None
+    ) -> None:
         self._api = api
         self.disk_dir = disk_dir
+        self.max_disks = max_disks
         self._node_id: str | None = None
 
     @property
@@ -76,14 +82,17 @@ class Volumes:
             self._node_id = volume["Labels"][NODE_LABEL]
         return self._node_id
 
-    def make(self, name: str, labels: dict[str, str], disk: int | None) -> None:
-        """A volume; with `disk` megabytes, a bounded disk of that size (see disks.py)."""
+    def make(self, name: str, labels: dict[str, str], disk: int | None) -> str | None:
+        """A volume; with `disk` megabytes, a bounded disk of that size (see disks.py).
+
+        Returns the disk's loop device, or None for a plain volume.
+        """
         action = f"cannot create the volume {name!r}"
         api = self._api()
         if disk is None:
             with engine_errors(action):
                 api.create_volume(name, labels=labels)
-            return
+            return None
         if not is_local(api):
             raise DiskError(
                 f"{action}: a {disk} MB disk is a loop device on this machine, but the Docker "
@@ -91,7 +100,7 @@ class Volumes:
                 "host, or set the 'disk' limit to None (unbounded)"
             )
         image = self._image(name)
-        device = disks.make(image, disk)
+        device = disks.make(image, disk, self.max_disks)
         try:
             with engine_errors(action):
                 api.create_volume(
@@ -103,6 +112,26 @@ class Volumes:
         except BaseException:
             disks.remove(image)
             raise
+        return device
+
+    def device(self, name: str) -> str | None:
+        """The loop device of the disk volume `name` on this machine, or None."""
+        if not self.local:
+            return None
+        with engine_errors(f"cannot inspect the volume {name!r}"):
+            try:
+                found = self._api().inspect_volume(name)
+            except docker.errors.NotFound:
+                return None
+        return (found.get("Options") or {}).get("device")
+
+    def watch(self, name: str, device: str) -> disks.IoWatch:
+        """Watch the disk of the volume `name` on `device` for I/O errors from now on."""
+        return disks.IoWatch(device, self._image(name))
+
+    def room(self, megabytes: int) -> disks.Room:
+        """The disk dir's room for the disks this node may still make of `megabytes`."""
+        return disks.room(self.disk_dir, self.node_id(), self.max_disks or 0, megabytes)
 
     def find(self, name: str) -> Volume | None:
         """The volume `name` as the host shows it, or None if there is none."""

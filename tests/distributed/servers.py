@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import redis
@@ -54,10 +55,8 @@ class RedisServer:
     def stop(self) -> None:
         """Take the server away (its append-only file keeps what it held)."""
         if self.answers():
-            try:
+            with suppress(redis.ConnectionError):  # the server closes it as it goes
                 redis.Redis(port=self.port, socket_timeout=5).shutdown(save=False)
-            except redis.ConnectionError:
-                pass  # the server closes the connection as it goes
         deadline = time.monotonic() + 20
         while self.answers():
             if time.monotonic() > deadline:

@@ -142,3 +142,10 @@ def run_graderq(*args: str, timeout: float, **env: str) -> subprocess.CompletedP
         env=os.environ | env,
         stdin=subprocess.DEVNULL,
     )
+
+
+def fill(folder: Path, leave_mb: int) -> None:
+    """Fill the file system of `folder` until `leave_mb` megabytes are left."""
+    free = disks.free_bytes(folder) // disks.MIB
+    with (folder / "filler").open("wb") as file:
+        os.posix_fallocate(file.fileno(), 0, (free - leave_mb) * disks.MIB)

@@ -10,7 +10,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.support import OWNER, run_graderq, volume_exists
+from tests.integration.support import OWNER, fill, run_graderq, volume_exists
 
 
 def graderq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -116,3 +116,23 @@ def test_janitor_removes_an_expired_workdir(docker_client: docker.DockerClient) 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["volumes"] >= 1
     assert not volume_exists(docker_client, volume)
+
+
+def test_doctor_warns_when_the_disk_dir_runs_low(small_disk_dir: Path) -> None:
+    """Room for GRADERQ_MAX_DISKS=4 disks of 8 MB needs 32 MB: the empty 64 MB disk dir
+    has it, the same dir with 8 MB left does not."""
+    env = {
+        "GRADERQ_DISK_DIR": str(small_disk_dir),
+        "GRADERQ_MAX_DISKS": "4",
+        "GRADERQ_DEFAULT_LIMITS__DISK": "8",
+    }
+    roomy = graderq("doctor", **env)
+    fill(small_disk_dir, leave_mb=8)
+    low = graderq("doctor", **env)
+
+    assert roomy.returncode == 0 and "OK disk room" in " ".join(roomy.stdout.split())
+    text = " ".join(low.stdout.split())
+    assert low.returncode == 0, text  # a warning, not a failure
+    assert "WARN disk room GRADERQ_DISK_DIR" in text
+    assert "less than the 32 MB that 4 more 8 MB disks need" in text
+    assert "fix: free space in" in text and "lower GRADERQ_MAX_DISKS to " in text

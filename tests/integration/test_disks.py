@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from pathlib import Path
 
 import docker
 import pytest
 
 import graderq
-from graderq.errors import WorkdirLost
+from graderq.errors import DiskError, TooManyDisks, WorkdirLost
 from graderq.limits import Limits
 from graderq.sandbox import ContainerSpec, disks
 from graderq.sandbox.docker_backend import DockerBackend
@@ -17,7 +19,13 @@ from graderq.sandbox.janitor import DISK_GRACE, sweep
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
 from graderq.sandbox.volumes import DISK_LABEL, sandbox_disk
 from graderq.settings import get_settings
-from tests.integration.support import PYTHON_IMAGE, disk_objects, volume_exists
+from tests.integration.support import (
+    PYTHON_IMAGE,
+    disk_objects,
+    fill,
+    make_settings,
+    volume_exists,
+)
 
 FILES = [{"name": "main.py", "content": "print('hi')\n"}]
 ENOSPC = b"No space left on device"
@@ -187,3 +195,77 @@ def test_a_sandbox_made_by_one_backend_is_cleaned_up_by_another(
         assert name not in accounting.parents()
     finally:
         maker.destroy(container)
+
+
+def loops_on(folder: Path) -> list[str]:
+    """The loop devices attached to an image in `folder`."""
+    return [
+        entry.name
+        for entry in Path("/sys/block").glob("loop*")
+        if (disks.path_of(f"/dev/{entry.name}") or "").startswith(f"{folder}/")
+    ]
+
+
+def test_a_full_disk_dir_refuses_a_new_disk_up_front(small_disk_dir: Path) -> None:
+    """Measured with sparse images: the sandbox wrote 8 MB, `sync` returned 0, the run
+    exited 0, and the kernel logged I/O errors. Allocated in full, a disk that does not
+    fit is refused before the run, with the free megabytes in the message."""
+    engine = graderq.Engine(settings=make_settings(disk_dir=small_disk_dir))
+    fill(small_disk_dir, leave_mb=4)
+    write = "dd if=/dev/zero of=big bs=1M count=8 status=none; sync; echo wrote"
+
+    with pytest.raises(DiskError, match=r"has [0-4] MB free, not the 32 MB the disk needs"):
+        engine.run("python", write, files=FILES, limits={"disk": 32})
+    with pytest.raises(DiskError, match="not the 32 MB"):
+        engine.open_workdir(disk=32)
+
+    assert list(small_disk_dir.glob("*/*.img")) == [] and loops_on(small_disk_dir) == []
+    (small_disk_dir / "filler").unlink()
+    assert engine.run("python", write, files=FILES, limits={"disk": 32})["exit_code"] == 0
+
+
+@pytest.mark.parametrize("sync", ["sync;", ""], ids=["synced", "flushed-at-unmount"])
+def test_a_run_whose_disk_saw_io_errors_is_a_disk_error_never_exit_0(
+    small_disk_dir: Path, sync: str
+) -> None:
+    """A disk whose image lost its allocation (a hole punched in it, what a sparse image
+    is) on a full disk dir: the writes fail under the sandbox's ext4, the run raises."""
+    engine = graderq.Engine(settings=make_settings(disk_dir=small_disk_dir))
+    workdir = engine.open_workdir(disk=32)
+    try:
+        (image,) = small_disk_dir.glob(f"*/{workdir.volume}.img")
+        hole = ["fallocate", "--punch-hole", "--offset", str(4 * disks.MIB)]
+        subprocess.run([*hole, "--length", str(28 * disks.MIB), str(image)], check=True)
+        fill(small_disk_dir, leave_mb=0)
+        with pytest.raises(DiskError, match=rf"disk {workdir.volume} .* saw I/O errors"):
+            engine.run(
+                "python", f"dd if=/dev/zero of=big bs=1M count=8 status=none; {sync} echo ok",
+                workdir=workdir,
+            )  # fmt: skip
+    finally:
+        engine.close_workdir(workdir)
+    assert list(small_disk_dir.glob("*/*.img")) == [] and loops_on(small_disk_dir) == []
+
+
+def test_a_node_holds_at_most_max_disks_workdirs_and_disks(tmp_path: Path) -> None:
+    """GRADERQ_MAX_DISKS=2: the third disk is refused, counted from the host (another
+    engine, like another worker process of the node, shares the count), nothing leaks."""
+    settings = make_settings(disk_dir=tmp_path, max_disks=2)
+    engine, twin = graderq.Engine(settings=settings), graderq.Engine(settings=settings)
+    first = engine.open_workdir(disk=8)
+    second = twin.open_workdir(disk=8)
+    try:
+        with pytest.raises(TooManyDisks, match=r"already holds 2 disks \(GRADERQ_MAX_DISKS=2\)"):
+            engine.open_workdir(disk=8)
+        with pytest.raises(TooManyDisks):
+            twin.run("python", "true", files=FILES, limits={"disk": 8})
+        assert engine.run("python", "echo no disk needed")["exit_code"] == 0
+        assert len(list(tmp_path.glob("*/*.img"))) == 2
+    finally:
+        twin.close_workdir(second)
+    try:
+        done = engine.run("python", "cat main.py", files=FILES, limits={"disk": 8})
+        assert done["stdout"] == b"print('hi')\n"
+    finally:
+        engine.close_workdir(first)
+    assert list(tmp_path.glob("*/*.img")) == [] and loops_on(tmp_path) == []
