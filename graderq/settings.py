@@ -35,10 +35,16 @@ class Settings(BaseSettings):
     profiles_file: Path = Field(
         DEFAULT_PROFILES_FILE, description="TOML file with [profiles.NAME] tables."
     )
-    max_files: int = Field(10_000, description="Most files one request may write.")
+    max_files: int = Field(
+        10_000, description="Most files one request may write, with the directories they imply."
+    )
     max_input_bytes: int = Field(
         256 * 1024 * 1024,
-        description="Most bytes one request's files may carry in all, and its stdin too.",
+        description="Most bytes one request's files may carry in all (contents, names and "
+        "the names of the directories they imply), and its stdin too.",
+    )
+    max_path_depth: int = Field(
+        64, description="Most components of one file name (a/b/c is 3 deep)."
     )
     workdir_ttl: float = Field(
         3600, description="Seconds after which an abandoned working directory is removed."

@@ -7,13 +7,12 @@ bare create/start/wait/remove sequence does not, beyond attach and two inspects.
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ import docker.errors
 
 from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
-from graderq.request import SandboxFile
+from graderq.request import SandboxFile, implied_directories
 from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
@@ -330,25 +329,28 @@ class DockerBackend:
             self.accounting.release(name)
 
 
-def _tarball(files: Sequence[SandboxFile]) -> bytes:
-    """A tar of `files`: regular files 0644, parent directories 0777, all owned by root."""
-    buffer = io.BytesIO()
+def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
+    """A tar of `files`, streamed entry by entry: regular files 0644, the directories
+    they imply 0777, all owned by root.
+
+    Nothing but one entry's header is built at a time, and each directory once, so the
+    worker's memory stays at the request's own size whatever its names (docker-py sends
+    an iterable body chunked).
+    """
     mtime = int(time.time())
-    directories: set[str] = set()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for file in files:
-            parts = file.name.split("/")[:-1]
-            for depth in range(1, len(parts) + 1):
-                directory = "/".join(parts[:depth])
-                if directory not in directories:
-                    directories.add(directory)
-                    info = tarfile.TarInfo(directory)
-                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
-                    tar.addfile(info)
-            info = tarfile.TarInfo(file.name)
-            info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
-            tar.addfile(info, io.BytesIO(file.content))
-    return buffer.getvalue()
+    for directory in implied_directories(files):
+        info = tarfile.TarInfo(directory)
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
+        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    for file in files:
+        info = tarfile.TarInfo(file.name)
+        info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
+        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        if file.content:
+            yield file.content
+            if padding := -len(file.content) % tarfile.BLOCKSIZE:
+                yield bytes(padding)
+    yield bytes(2 * tarfile.BLOCKSIZE)  # the end of the archive
 
 
 def _parse_time(value: str | None) -> datetime | None:
