@@ -123,3 +123,17 @@ def test_run_spec_defaults_to_no_volume_and_no_files() -> None:
     run = run_spec(Profile("py", "img:1"), "true", Limits())
 
     assert (run.volume, run.with_files, run.needs_disk) == (None, False, False)
+
+
+def test_every_sandbox_gets_graderqs_seccomp_profile_and_masked_paths() -> None:
+    import json
+
+    host = create_body(spec())["HostConfig"]
+    (seccomp,) = [opt for opt in host["SecurityOpt"] if opt.startswith("seccomp=")]
+    profile = json.loads(seccomp.removeprefix("seccomp="))
+    allowed = {name for rule in profile["syscalls"] for name in rule["names"]}
+    assert not allowed & {"io_uring_setup", "io_uring_enter", "io_uring_register"}
+    assert {"read", "write", "execve", "clone", "inotify_init1", "mq_open"} <= allowed
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert {"/proc/diskstats", "/sys/block", "/dev/pts", "/proc/kcore"} <= set(host["MaskedPaths"])
+    assert "/proc/sys" in host["ReadonlyPaths"]

@@ -6,10 +6,13 @@ is unit-tested here and proven against the real engine in tests/integration.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from graderq.limits import Limits
@@ -30,6 +33,40 @@ TMPFS_UNLIMITED = "1g"
 """Size of a tmpfs when neither disk nor memory is limited."""
 SCRATCH = ("/tmp", "/var/tmp")
 """Writable tmpfs mounts of a profile that is not read-only, when the root cannot be."""
+DOCKER_MASKED_PATHS = (
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+)
+"""Docker's own masked paths (20.10): naming MaskedPaths replaces them, so they are kept."""
+MASKED_PATHS = (
+    *DOCKER_MASKED_PATHS,
+    # Block devices: the loop devices' backing files name every sandbox's and workdir's
+    # disk image (volume names, node ids); their I/O counters show others' activity.
+    "/proc/diskstats",
+    "/proc/partitions",
+    "/proc/swaps",
+    "/sys/block",
+    "/sys/class/block",
+    "/sys/dev/block",
+    "/sys/devices/virtual/block",
+    "/sys/class/bdi",
+    "/sys/devices/virtual/bdi",
+    "/sys/fs/ext4",
+    # PTYs: the kernel's pty.max is shared by every devpts instance, so one sandbox could
+    # take them all; a grader needs none (no Tty). Without /dev/pts, /dev/ptmx is absent.
+    "/dev/pts",
+)
+"""Paths a sandbox cannot read: a directory becomes an empty read-only tmpfs, a file /dev/null."""
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+"""Docker's own read-only paths (20.10), kept for the same reason."""
 KIND_SANDBOX = "sandbox"
 KIND_WORKDIR = "workdir"
 KIND_NODE = "node"
@@ -114,6 +151,17 @@ def tmpfs_size(limits: Limits) -> str:
     return f"{min(sizes)}m" if sizes else TMPFS_UNLIMITED
 
 
+@cache
+def seccomp_profile() -> str:
+    """graderq's seccomp profile (seccomp.json beside this module), as compact JSON.
+
+    Docker 20.10's default profile less io_uring and a few calls no grader needs; see
+    the profile's own "removed" and "comment" keys.
+    """
+    text = resources.files("graderq.sandbox").joinpath("seccomp.json").read_text()
+    return json.dumps(json.loads(text), separators=(",", ":"))
+
+
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
     """HostConfig fields (Docker API names): limits, hardening, the writable mounts.
 
@@ -126,7 +174,9 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
     bounded = limits.disk is not None
     config: dict[str, Any] = {
         "CapDrop": ["ALL"],
-        "SecurityOpt": ["no-new-privileges"],
+        "SecurityOpt": ["no-new-privileges", f"seccomp={seccomp_profile()}"],
+        "MaskedPaths": list(MASKED_PATHS),
+        "ReadonlyPaths": list(READONLY_PATHS),
         "Privileged": False,
         "LogConfig": {"Type": "none", "Config": {}},
         "ReadonlyRootfs": spec.read_only or bounded,
