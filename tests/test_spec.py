@@ -137,3 +137,15 @@ def test_every_sandbox_gets_graderqs_seccomp_profile_and_masked_paths() -> None:
     assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
     assert {"/proc/diskstats", "/sys/block", "/dev/pts", "/proc/kcore"} <= set(host["MaskedPaths"])
     assert "/proc/sys" in host["ReadonlyPaths"]
+
+
+def test_the_sandboxs_disk_is_throttled() -> None:
+    host = create_body(spec(device="/dev/loop7", limits=Limits(io_write=2, io_iops=30)))[
+        "HostConfig"
+    ]
+    assert host["BlkioDeviceWriteBps"] == [{"Path": "/dev/loop7", "Rate": 2 * 1024 * 1024}]
+    assert host["BlkioDeviceWriteIOps"] == [{"Path": "/dev/loop7", "Rate": 30}]
+    assert host["BlkioDeviceReadIOps"] == [{"Path": "/dev/loop7", "Rate": 30}]
+    unbounded = create_body(spec(device="/dev/loop7", limits=Limits(io_write=None, io_iops=None)))
+    assert "BlkioDeviceWriteBps" not in unbounded["HostConfig"]
+    assert "BlkioDeviceWriteBps" not in create_body(spec())["HostConfig"]  # no disk

@@ -133,8 +133,10 @@ class DockerBackend:
         disk = None
         if spec.needs_disk:
             disk = sandbox_disk(name)
-            self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
-            spec = dataclasses.replace(spec, volume=disk)
+            device = self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
+            spec = dataclasses.replace(spec, volume=disk, device=device)
+        elif spec.volume is not None and _throttled(spec.limits):
+            spec = dataclasses.replace(spec, device=self._volumes.device(spec.volume))
         body = create_body(spec)
         accounting = self.accounting
         if accounting is not None:
@@ -351,6 +353,10 @@ def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
             if padding := -len(file.content) % tarfile.BLOCKSIZE:
                 yield bytes(padding)
     yield bytes(2 * tarfile.BLOCKSIZE)  # the end of the archive
+
+
+def _throttled(limits: Limits) -> bool:
+    return limits.io_write is not None or limits.io_iops is not None
 
 
 def _parse_time(value: str | None) -> datetime | None:

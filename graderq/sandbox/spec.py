@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from graderq.limits import Limits
+from graderq.limits import MIB, Limits
 from graderq.profiles import Profile
 
 WORKDIR = "/sandbox"
@@ -89,6 +89,8 @@ class ContainerSpec:
     """Mounted at /sandbox: a working directory, or the disk made for the files."""
     with_files: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    device: str | None = None
+    """The block device of the disk at /sandbox (a loop device), whose I/O is throttled."""
 
     @property
     def argv(self) -> list[str]:
@@ -162,6 +164,25 @@ def seccomp_profile() -> str:
     return json.dumps(json.loads(text), separators=(",", ":"))
 
 
+def io_throttle(limits: Limits, device: str | None) -> dict[str, Any]:
+    """blkio throttles on the sandbox's disk: `io_write` MB/s, `io_iops` reads and writes/s.
+
+    cgroup v1 throttles what reaches the device from the sandbox's own processes: direct
+    I/O and fsync'd writes; buffered writes are throttled only as far as the sandbox
+    itself writes them back (fsync, memory pressure), not when the kernel's flusher does.
+    """
+    if device is None:
+        return {}
+    config: dict[str, Any] = {}
+    if limits.io_write is not None:
+        rate = max(1, int(limits.io_write * MIB))
+        config["BlkioDeviceWriteBps"] = [{"Path": device, "Rate": rate}]
+    if limits.io_iops is not None:
+        config["BlkioDeviceWriteIOps"] = [{"Path": device, "Rate": limits.io_iops}]
+        config["BlkioDeviceReadIOps"] = [{"Path": device, "Rate": limits.io_iops}]
+    return config
+
+
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
     """HostConfig fields (Docker API names): limits, hardening, the writable mounts.
 
@@ -184,6 +205,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "PidsLimit": limits.processes if limits.processes is not None else -1,
         "NetworkMode": "none" if spec.network_disabled else SANDBOX_NETWORK,
         "Mounts": [],
+        **io_throttle(limits, spec.device),
     }
     if limits.memory is not None:
         memory = limits.memory * 1024 * 1024

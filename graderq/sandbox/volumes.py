@@ -76,14 +76,17 @@ class Volumes:
             self._node_id = volume["Labels"][NODE_LABEL]
         return self._node_id
 
-    def make(self, name: str, labels: dict[str, str], disk: int | None) -> None:
-        """A volume; with `disk` megabytes, a bounded disk of that size (see disks.py)."""
+    def make(self, name: str, labels: dict[str, str], disk: int | None) -> str | None:
+        """A volume; with `disk` megabytes, a bounded disk of that size (see disks.py).
+
+        Returns the disk's loop device, or None for a plain volume.
+        """
         action = f"cannot create the volume {name!r}"
         api = self._api()
         if disk is None:
             with engine_errors(action):
                 api.create_volume(name, labels=labels)
-            return
+            return None
         if not is_local(api):
             raise DiskError(
                 f"{action}: a {disk} MB disk is a loop device on this machine, but the Docker "
@@ -103,6 +106,20 @@ class Volumes:
         except BaseException:
             disks.remove(image)
             raise
+        return device
+
+    def device(self, name: str) -> str | None:
+        """The loop device of the disk that is volume `name`; None for a plain volume, a
+        missing one or a daemon elsewhere (its devices are not this machine's)."""
+        if not self.local:
+            return None
+        with engine_errors(f"cannot inspect the volume {name!r}"):
+            try:
+                found = self._api().inspect_volume(name)
+            except docker.errors.NotFound:
+                return None
+        device = (found.get("Options") or {}).get("device")
+        return device if device and self._intact(name, found.get("Options")) else None
 
     def find(self, name: str) -> Volume | None:
         """The volume `name` as the host shows it, or None if there is none."""
