@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         Path("/var/lib/graderq/disks"),
         description="Where a worker keeps the sparse image files of sandbox disks.",
     )
+    sandbox_allow: str = Field(
+        "",
+        description="What sandboxes of profiles with network may reach: comma-separated "
+        "CIDR or CIDR:PORT (TCP and UDP) entries; empty: nothing off the sandbox network.",
+    )
 
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
     result_backend: str = Field(
@@ -116,6 +121,14 @@ class Settings(BaseSettings):
         """Environment values are strings; limits in requests must be real numbers."""
         if isinstance(value, dict):
             return {name: _number(item) for name, item in value.items()}
+        return value
+
+    @field_validator("sandbox_allow")
+    @classmethod
+    def _allow_entries(cls, value: str) -> str:
+        from graderq.sandbox.perimeter import parse_allow
+
+        parse_allow(value)
         return value
 
     @model_validator(mode="after")

@@ -149,3 +149,26 @@ def test_the_sandboxs_disk_is_throttled() -> None:
     unbounded = create_body(spec(device="/dev/loop7", limits=Limits(io_write=None, io_iops=None)))
     assert "BlkioDeviceWriteBps" not in unbounded["HostConfig"]
     assert "BlkioDeviceWriteBps" not in create_body(spec())["HostConfig"]  # no disk
+
+
+def test_the_perimeter_rules_allow_exactly_the_entries() -> None:
+    import pytest
+
+    from graderq.sandbox.perimeter import parse_allow, restore_input
+
+    allowed = parse_allow(" 10.0.0.5/32:3142, 192.168.7.0/24 ,")
+    assert [str(entry) for entry in allowed] == ["10.0.0.5/32:3142", "192.168.7.0/24"]
+    text = restore_input(allowed)
+    assert text.splitlines() == [
+        "*filter",
+        ":GRADERQ-SANDBOX - [0:0]",
+        "-A GRADERQ-SANDBOX -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        "-A GRADERQ-SANDBOX -d 10.0.0.5/32 -p tcp --dport 3142 -j RETURN",
+        "-A GRADERQ-SANDBOX -d 10.0.0.5/32 -p udp --dport 3142 -j RETURN",
+        "-A GRADERQ-SANDBOX -d 192.168.7.0/24 -j RETURN",
+        "-A GRADERQ-SANDBOX -j DROP",
+        "COMMIT",
+    ]
+    for bad in ("10.0.0.5/24", "example.org", "10.0.0.5/32:0", "10.0.0.5/32:http"):
+        with pytest.raises(ValueError, match="sandbox_allow entry"):
+            parse_allow(bad)

@@ -24,6 +24,7 @@ import docker.errors
 from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile, implied_directories
+from graderq.sandbox import perimeter
 from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
@@ -35,6 +36,7 @@ from graderq.sandbox.spec import (
     KIND_WORKDIR,
     LABEL,
     NETWORK_OPTIONS,
+    SANDBOX_BRIDGE,
     SANDBOX_NETWORK,
     WORKDIR,
     ContainerSpec,
@@ -65,10 +67,13 @@ class DockerBackend:
     (a container started by another process is not accounted: None, never a guess).
     """
 
-    def __init__(self, base_url: str | None, timeout: float, disk_dir: Path) -> None:
+    def __init__(
+        self, base_url: str | None, timeout: float, disk_dir: Path, sandbox_allow: str = ""
+    ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.disk_dir = disk_dir
+        self.allowed = perimeter.parse_allow(sandbox_allow)
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
@@ -80,7 +85,12 @@ class DockerBackend:
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
         """The backend that `settings` describe; `base_url` names another daemon."""
-        return cls(base_url or settings.docker_url, settings.docker_timeout, settings.disk_dir)
+        return cls(
+            base_url or settings.docker_url,
+            settings.docker_timeout,
+            settings.disk_dir,
+            settings.sandbox_allow,
+        )
 
     @property
     def api(self) -> docker.APIClient:
@@ -108,9 +118,15 @@ class DockerBackend:
         return self._accounting  # type: ignore[return-value]
 
     def ensure_network(self) -> None:
-        """Create the sandbox network (no traffic between sandboxes) if it is missing."""
+        """Create the sandbox network (no traffic between sandboxes) if it is missing, and
+        close its perimeter: only GRADERQ_SANDBOX_ALLOW is reachable (perimeter.py)."""
         if self._network_ready:
             return
+        if not self.local:
+            raise DockerError(
+                f"cannot close the perimeter of the network {SANDBOX_NETWORK!r}: the Docker "
+                f"engine at {self.base_url} is elsewhere; run the worker on its Docker host"
+            )
         with engine_errors(f"cannot create the network {SANDBOX_NETWORK!r}"):
             if not self.api.networks(names=[SANDBOX_NETWORK]):
                 try:
@@ -124,6 +140,7 @@ class DockerBackend:
                 except docker.errors.APIError as exc:
                     if exc.status_code != 409:  # 409: a twin worker made it first
                         raise
+        perimeter.install(self.allowed, SANDBOX_BRIDGE)
         self._network_ready = True
 
     def create(self, spec: ContainerSpec) -> str:
