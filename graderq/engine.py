@@ -95,7 +95,9 @@ class Engine:
 
     def _check_size(self, files: list[SandboxFile], stdin: bytes | None) -> None:
         settings = self.settings
-        check_size(files, stdin, settings.max_files, settings.max_input_bytes)
+        check_size(
+            files, stdin, settings.max_files, settings.max_input_bytes, settings.max_path_depth
+        )
 
     def create(
         self,

@@ -18,7 +18,17 @@ from graderq.errors import LimitError
 CPU_TO_REAL_TIME_FACTOR = 5
 MIB = 1024 * 1024
 
-LIMIT_NAMES = ("cputime", "realtime", "memory", "processes", "file_size", "output", "disk")
+LIMIT_NAMES = (
+    "cputime",
+    "realtime",
+    "memory",
+    "processes",
+    "file_size",
+    "output",
+    "disk",
+    "io_write",
+    "io_iops",
+)
 
 
 class Limits(BaseModel):
@@ -41,8 +51,22 @@ class Limits(BaseModel):
     disk: int | None = 256
     """Megabytes of each file system the sandbox may write (/sandbox, /tmp); a full one
     fails writes with ENOSPC. None: unbounded, and the profile's root is writable."""
+    io_write: float | None = 50
+    """Megabytes per second the sandbox may write to its disk (/sandbox), throttled."""
+    io_iops: int | None = 1000
+    """Reads and writes per second the sandbox may issue to its disk, each, throttled."""
 
-    @field_validator("cputime", "realtime", "memory", "file_size", "output", "disk", mode="before")
+    @field_validator(
+        "cputime",
+        "realtime",
+        "memory",
+        "file_size",
+        "output",
+        "disk",
+        "io_write",
+        "io_iops",
+        mode="before",
+    )
     @classmethod
     def _number(cls, value: Any) -> Any:
         if value is None:
@@ -83,6 +107,8 @@ class Ceilings(BaseModel):
     file_size: int | None = None
     output: int | None = None
     disk: int | None = None
+    io_write: float | None = None
+    io_iops: int | None = None
 
 
 def check_names(limits: Mapping[str, Any]) -> None:

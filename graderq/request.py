@@ -6,12 +6,17 @@ an error that names the offending file, limit or argument.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from graderq.errors import FileError, RequestTooLarge, RequestTypeError
+
+MAX_NAME_BYTES = 255
+"""Most bytes of one component of a file name (the kernel's NAME_MAX)."""
+MAX_PATH_BYTES = 4096
+"""Most bytes of a whole file name (the kernel's PATH_MAX)."""
 
 
 class SandboxFile(BaseModel):
@@ -38,6 +43,14 @@ class SandboxFile(BaseModel):
             raise ValueError("name contains '..'")
         if any(part in ("", ".") for part in parts):
             raise ValueError("name has an empty or '.' component")
+        size = len(name.encode(errors="surrogateescape"))
+        if size > MAX_PATH_BYTES:
+            raise ValueError(f"name is {size} bytes long, more than {MAX_PATH_BYTES}")
+        for part in parts:
+            if len(part.encode(errors="surrogateescape")) > MAX_NAME_BYTES:
+                raise ValueError(
+                    f"name has a component longer than {MAX_NAME_BYTES} bytes ({part[:32]!r}...)"
+                )
         return name
 
     @field_validator("content", mode="before")
@@ -68,12 +81,35 @@ def parse_files(files: Iterable[Any] | None) -> list[SandboxFile]:
             message = error["msg"].removeprefix("Value error, ")
             field = error["loc"][0] if error["loc"] else "file"
             raise FileError(f"file {label}: {field}: {message}") from None
-    seen: set[str] = set()
+    names: set[str] = set()
     for file in parsed:
-        if file.name in seen:
+        if file.name in names:
             raise FileError(f"file {file.name!r} is given twice")
-        seen.add(file.name)
+        names.add(file.name)
+    for file in parsed:
+        for directory in directories_of(file.name):
+            if directory in names:
+                raise FileError(
+                    f"file {directory!r} is also a directory (of the file {file.name!r})"
+                )
     return parsed
+
+
+def directories_of(name: str) -> Iterator[str]:
+    """The directories that the file `name` implies, outermost first ('a', 'a/b' of 'a/b/c')."""
+    end = name.find("/")
+    while end != -1:
+        yield name[:end]
+        end = name.find("/", end + 1)
+
+
+def implied_directories(files: Iterable[SandboxFile]) -> dict[str, None]:
+    """Every directory the files imply, each once, in the order a tar must make them."""
+    found: dict[str, None] = {}
+    for file in files:
+        for directory in directories_of(file.name):
+            found.setdefault(directory)
+    return found
 
 
 def _label(item: Any, index: int) -> str:
@@ -102,13 +138,37 @@ def parse_command(command: Any) -> str | None:
 
 
 def check_size(
-    files: list[SandboxFile], stdin: bytes | None, max_files: int, max_bytes: int
+    files: list[SandboxFile],
+    stdin: bytes | None,
+    max_files: int,
+    max_bytes: int,
+    max_depth: int | None = None,
 ) -> None:
-    """Refuse a request over the operator's bounds, saying which and by how much."""
-    if len(files) > max_files:
-        raise RequestTooLarge(f"{len(files)} files, more than the {max_files} allowed")
+    """Refuse a request over the operator's bounds, saying which and by how much.
+
+    The directories that names imply are files too, and names are bytes: a request's
+    size is its contents, its names and its directories' names, which is what writing
+    it costs (see the streaming tar in docker_backend).
+    """
+    if max_depth is not None:
+        for file in files:
+            depth = file.name.count("/") + 1
+            if depth > max_depth:
+                raise FileError(
+                    f"file {file.name[:64]!r}...: {depth} levels deep, more than the "
+                    f"{max_depth} allowed"
+                )
+    directories = implied_directories(files)
+    count = len(files) + len(directories)
+    if count > max_files:
+        shown = f"{len(files)} files"
+        if directories:
+            shown += f" and {len(directories)} directories"
+        raise RequestTooLarge(f"{shown}, more than the {max_files} allowed")
+    names = sum(len(file.name.encode(errors="surrogateescape")) for file in files)
+    names += sum(len(directory.encode(errors="surrogateescape")) for directory in directories)
     for what, size in (
-        ("files", sum(len(file.content) for file in files)),
+        ("files", sum(len(file.content) for file in files) + names),
         ("stdin", len(stdin or b"")),
     ):
         if size > max_bytes:

@@ -37,10 +37,16 @@ class Settings(BaseSettings):
     profiles_file: Path = Field(
         DEFAULT_PROFILES_FILE, description="TOML file with [profiles.NAME] tables."
     )
-    max_files: int = Field(10_000, description="Most files one request may write.")
+    max_files: int = Field(
+        10_000, description="Most files one request may write, with the directories they imply."
+    )
     max_input_bytes: int = Field(
         256 * 1024 * 1024,
-        description="Most bytes one request's files may carry in all, and its stdin too.",
+        description="Most bytes one request's files may carry in all (contents, names and "
+        "the names of the directories they imply), and its stdin too.",
+    )
+    max_path_depth: int = Field(
+        64, description="Most components of one file name (a/b/c is 3 deep)."
     )
     workdir_ttl: float = Field(
         3600, description="Seconds after which an abandoned working directory is removed."
@@ -61,6 +67,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Most disks (workdirs and sandboxes' own) one Docker host holds at once, "
         "counted from the images in disk_dir; beyond it TooManyDisks.",
+    )
+    sandbox_allow: str = Field(
+        "",
+        description="What sandboxes of profiles with network may reach: comma-separated "
+        "CIDR or CIDR:PORT (TCP and UDP) entries; empty: nothing off the sandbox network.",
     )
 
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
@@ -130,6 +141,14 @@ class Settings(BaseSettings):
         """Environment values are strings; limits in requests must be real numbers."""
         if isinstance(value, dict):
             return {name: _number(item) for name, item in value.items()}
+        return value
+
+    @field_validator("sandbox_allow")
+    @classmethod
+    def _allow_entries(cls, value: str) -> str:
+        from graderq.sandbox.perimeter import parse_allow
+
+        parse_allow(value)
         return value
 
     @model_validator(mode="after")

@@ -140,9 +140,11 @@ def test_requests_over_the_size_bounds_are_refused(backend: FakeBackend) -> None
     three = [{"name": f"f{i}"} for i in range(3)]
     with pytest.raises(graderq.RequestTooLarge, match="3 files, more than the 2 allowed"):
         engine.run("py", files=three)
-    with pytest.raises(graderq.RequestTooLarge, match="files: 11 bytes"):
-        engine.run("py", files=[{"name": "a", "content": b"x" * 11}])
+    with pytest.raises(graderq.RequestTooLarge, match="files: 11 bytes"):  # name + content
+        engine.run("py", files=[{"name": "a", "content": b"x" * 10}])
+    with pytest.raises(graderq.RequestTooLarge, match="1 files and 2 directories, more than"):
+        engine.run("py", files=[{"name": "d/e/f"}])
     with pytest.raises(graderq.RequestTooLarge, match="stdin: 11 bytes"):
         engine.run("py", stdin=b"x" * 11)
     assert backend.created == []
-    assert engine.run("py", "cat", files=[{"name": "a", "content": b"x" * 10}], stdin=b"y")
+    assert engine.run("py", "cat", files=[{"name": "a", "content": b"x" * 9}], stdin=b"y")

@@ -81,3 +81,19 @@ def test_disk_none_is_unbounded_unless_a_ceiling_forbids_it() -> None:
     assert merge({"disk": 1024}).disk == 1024
     with pytest.raises(LimitError, match="'disk' is unlimited, above the operator's ceiling"):
         merge({"disk": None}, ceilings=Ceilings(disk=512))
+
+
+def test_io_limits_have_defaults_ceilings_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graderq.settings import Settings
+
+    assert (Limits().io_write, Limits().io_iops) == (50, 1000)
+    assert merge({"io_write": 5, "io_iops": None}).io_write == 5
+    with pytest.raises(LimitError, match="'io_iops' is unlimited, above the operator's ceiling"):
+        merge({"io_iops": None}, ceilings=Ceilings(io_iops=2000))
+    with pytest.raises(LimitError, match="'io_write' must be positive"):
+        merge({"io_write": 0})
+    monkeypatch.setenv("GRADERQ_DEFAULT_LIMITS__IO_WRITE", "20")
+    monkeypatch.setenv("GRADERQ_LIMIT_CEILINGS__IO_IOPS", "500")
+    settings = Settings()
+    assert settings.default_limits.io_write == 20
+    assert settings.limit_ceilings.io_iops == 500

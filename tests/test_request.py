@@ -1,7 +1,7 @@
 import pytest
 
-from graderq.errors import FileError
-from graderq.request import parse_command, parse_files, parse_stdin
+from graderq.errors import FileError, RequestTooLarge
+from graderq.request import check_size, parse_command, parse_files, parse_stdin
 
 
 def test_files_are_validated_and_str_content_encoded() -> None:
@@ -42,6 +42,32 @@ def test_files_must_be_a_list_of_dicts() -> None:
 def test_duplicate_names_are_refused() -> None:
     with pytest.raises(FileError, match="'a' is given twice"):
         parse_files([{"name": "a"}, {"name": "a"}])
+
+
+def test_a_name_that_is_also_a_directory_is_refused() -> None:
+    with pytest.raises(FileError, match="'a' is also a directory \\(of the file 'a/b'\\)"):
+        parse_files([{"name": "a/b"}, {"name": "a"}])
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("a" * 256, "longer than 255 bytes"), ("/".join(["b" * 255] * 17), "more than 4096")],
+)
+def test_names_are_bounded(name: str, message: str) -> None:
+    with pytest.raises(FileError, match=message):
+        parse_files([{"name": name}])
+    parse_files([{"name": "a" * 255}])
+
+
+def test_depth_and_implied_directories_count() -> None:
+    files = parse_files([{"name": "a/b/c", "content": b"xy"}, {"name": "a/d"}])
+    check_size(files, None, max_files=4, max_bytes=14, max_depth=3)  # 2 files, dirs a, a/b
+    with pytest.raises(RequestTooLarge, match="2 files and 2 directories, more than the 3"):
+        check_size(files, None, max_files=3, max_bytes=100)
+    with pytest.raises(RequestTooLarge, match="files: 14 bytes, more than the 13"):
+        check_size(files, None, max_files=4, max_bytes=13)  # 2 + 'a/b/c' 'a/d' 'a' 'a/b'
+    with pytest.raises(FileError, match=r"'a/b/c'.*3 levels deep, more than the 2 allowed"):
+        check_size(files, None, max_files=4, max_bytes=100, max_depth=2)
 
 
 def test_stdin() -> None:

@@ -123,3 +123,52 @@ def test_run_spec_defaults_to_no_volume_and_no_files() -> None:
     run = run_spec(Profile("py", "img:1"), "true", Limits())
 
     assert (run.volume, run.with_files, run.needs_disk) == (None, False, False)
+
+
+def test_every_sandbox_gets_graderqs_seccomp_profile_and_masked_paths() -> None:
+    import json
+
+    host = create_body(spec())["HostConfig"]
+    (seccomp,) = [opt for opt in host["SecurityOpt"] if opt.startswith("seccomp=")]
+    profile = json.loads(seccomp.removeprefix("seccomp="))
+    allowed = {name for rule in profile["syscalls"] for name in rule["names"]}
+    assert not allowed & {"io_uring_setup", "io_uring_enter", "io_uring_register"}
+    assert {"read", "write", "execve", "clone", "inotify_init1", "mq_open"} <= allowed
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert {"/proc/diskstats", "/sys/block", "/dev/pts", "/proc/kcore"} <= set(host["MaskedPaths"])
+    assert "/proc/sys" in host["ReadonlyPaths"]
+
+
+def test_the_sandboxs_disk_is_throttled() -> None:
+    host = create_body(spec(device="/dev/loop7", limits=Limits(io_write=2, io_iops=30)))[
+        "HostConfig"
+    ]
+    assert host["BlkioDeviceWriteBps"] == [{"Path": "/dev/loop7", "Rate": 2 * 1024 * 1024}]
+    assert host["BlkioDeviceWriteIOps"] == [{"Path": "/dev/loop7", "Rate": 30}]
+    assert host["BlkioDeviceReadIOps"] == [{"Path": "/dev/loop7", "Rate": 30}]
+    unbounded = create_body(spec(device="/dev/loop7", limits=Limits(io_write=None, io_iops=None)))
+    assert "BlkioDeviceWriteBps" not in unbounded["HostConfig"]
+    assert "BlkioDeviceWriteBps" not in create_body(spec())["HostConfig"]  # no disk
+
+
+def test_the_perimeter_rules_allow_exactly_the_entries() -> None:
+    import pytest
+
+    from graderq.sandbox.perimeter import parse_allow, restore_input
+
+    allowed = parse_allow(" 10.0.0.5/32:3142, 192.168.7.0/24 ,")
+    assert [str(entry) for entry in allowed] == ["10.0.0.5/32:3142", "192.168.7.0/24"]
+    text = restore_input(allowed)
+    assert text.splitlines() == [
+        "*filter",
+        ":GRADERQ-SANDBOX - [0:0]",
+        "-A GRADERQ-SANDBOX -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        "-A GRADERQ-SANDBOX -d 10.0.0.5/32 -p tcp --dport 3142 -j RETURN",
+        "-A GRADERQ-SANDBOX -d 10.0.0.5/32 -p udp --dport 3142 -j RETURN",
+        "-A GRADERQ-SANDBOX -d 192.168.7.0/24 -j RETURN",
+        "-A GRADERQ-SANDBOX -j DROP",
+        "COMMIT",
+    ]
+    for bad in ("10.0.0.5/24", "example.org", "10.0.0.5/32:0", "10.0.0.5/32:http"):
+        with pytest.raises(ValueError, match="sandbox_allow entry"):
+            parse_allow(bad)

@@ -7,13 +7,12 @@ bare create/start/wait/remove sequence does not, beyond attach and two inspects.
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,8 @@ import docker.errors
 
 from graderq.errors import DiskError, DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
-from graderq.request import SandboxFile
+from graderq.request import SandboxFile, implied_directories
+from graderq.sandbox import perimeter
 from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
@@ -36,6 +36,7 @@ from graderq.sandbox.spec import (
     KIND_WORKDIR,
     LABEL,
     NETWORK_OPTIONS,
+    SANDBOX_BRIDGE,
     SANDBOX_NETWORK,
     WORKDIR,
     ContainerSpec,
@@ -68,11 +69,17 @@ class DockerBackend:
     """
 
     def __init__(
-        self, base_url: str | None, timeout: float, disk_dir: Path, max_disks: int | None = None
+        self,
+        base_url: str | None,
+        timeout: float,
+        disk_dir: Path,
+        max_disks: int | None = None,
+        sandbox_allow: str = "",
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.disk_dir = disk_dir
+        self.allowed = perimeter.parse_allow(sandbox_allow)
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
@@ -85,8 +92,13 @@ class DockerBackend:
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
         """The backend that `settings` describe; `base_url` names another daemon."""
-        url = base_url or settings.docker_url
-        return cls(url, settings.docker_timeout, settings.disk_dir, settings.max_disks)
+        return cls(
+            base_url or settings.docker_url,
+            settings.docker_timeout,
+            settings.disk_dir,
+            settings.max_disks,
+            settings.sandbox_allow,
+        )
 
     @property
     def api(self) -> docker.APIClient:
@@ -114,9 +126,15 @@ class DockerBackend:
         return self._accounting  # type: ignore[return-value]
 
     def ensure_network(self) -> None:
-        """Create the sandbox network (no traffic between sandboxes) if it is missing."""
+        """Create the sandbox network (no traffic between sandboxes) if it is missing, and
+        close its perimeter: only GRADERQ_SANDBOX_ALLOW is reachable (perimeter.py)."""
         if self._network_ready:
             return
+        if not self.local:
+            raise DockerError(
+                f"cannot close the perimeter of the network {SANDBOX_NETWORK!r}: the Docker "
+                f"engine at {self.base_url} is elsewhere; run the worker on its Docker host"
+            )
         with engine_errors(f"cannot create the network {SANDBOX_NETWORK!r}"):
             if not self.api.networks(names=[SANDBOX_NETWORK]):
                 try:
@@ -130,6 +148,7 @@ class DockerBackend:
                 except docker.errors.APIError as exc:
                     if exc.status_code != 409:  # 409: a twin worker made it first
                         raise
+        perimeter.install(self.allowed, SANDBOX_BRIDGE)
         self._network_ready = True
 
     def create(self, spec: ContainerSpec) -> str:
@@ -140,9 +159,10 @@ class DockerBackend:
         if spec.needs_disk:
             disk = sandbox_disk(name)
             device = self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
-            spec = dataclasses.replace(spec, volume=disk)
+            spec = dataclasses.replace(spec, volume=disk, device=device)
         elif spec.volume is not None:  # a workdir: its disk, if it has one
             device = self._volumes.device(spec.volume)
+            spec = dataclasses.replace(spec, device=device)
         body = create_body(spec)
         accounting = self.accounting
         if accounting is not None:
@@ -365,25 +385,28 @@ class DockerBackend:
             self.accounting.release(name)
 
 
-def _tarball(files: Sequence[SandboxFile]) -> bytes:
-    """A tar of `files`: regular files 0644, parent directories 0777, all owned by root."""
-    buffer = io.BytesIO()
+def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
+    """A tar of `files`, streamed entry by entry: regular files 0644, the directories
+    they imply 0777, all owned by root.
+
+    Nothing but one entry's header is built at a time, and each directory once, so the
+    worker's memory stays at the request's own size whatever its names (docker-py sends
+    an iterable body chunked).
+    """
     mtime = int(time.time())
-    directories: set[str] = set()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for file in files:
-            parts = file.name.split("/")[:-1]
-            for depth in range(1, len(parts) + 1):
-                directory = "/".join(parts[:depth])
-                if directory not in directories:
-                    directories.add(directory)
-                    info = tarfile.TarInfo(directory)
-                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
-                    tar.addfile(info)
-            info = tarfile.TarInfo(file.name)
-            info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
-            tar.addfile(info, io.BytesIO(file.content))
-    return buffer.getvalue()
+    for directory in implied_directories(files):
+        info = tarfile.TarInfo(directory)
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
+        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    for file in files:
+        info = tarfile.TarInfo(file.name)
+        info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
+        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        if file.content:
+            yield file.content
+            if padding := -len(file.content) % tarfile.BLOCKSIZE:
+                yield bytes(padding)
+    yield bytes(2 * tarfile.BLOCKSIZE)  # the end of the archive
 
 
 def _parse_time(value: str | None) -> datetime | None:

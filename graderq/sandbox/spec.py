@@ -6,13 +6,16 @@ is unit-tested here and proven against the real engine in tests/integration.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from graderq.limits import Limits
+from graderq.limits import MIB, Limits
 from graderq.profiles import Profile
 
 WORKDIR = "/sandbox"
@@ -30,6 +33,40 @@ TMPFS_UNLIMITED = "1g"
 """Size of a tmpfs when neither disk nor memory is limited."""
 SCRATCH = ("/tmp", "/var/tmp")
 """Writable tmpfs mounts of a profile that is not read-only, when the root cannot be."""
+DOCKER_MASKED_PATHS = (
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+)
+"""Docker's own masked paths (20.10): naming MaskedPaths replaces them, so they are kept."""
+MASKED_PATHS = (
+    *DOCKER_MASKED_PATHS,
+    # Block devices: the loop devices' backing files name every sandbox's and workdir's
+    # disk image (volume names, node ids); their I/O counters show others' activity.
+    "/proc/diskstats",
+    "/proc/partitions",
+    "/proc/swaps",
+    "/sys/block",
+    "/sys/class/block",
+    "/sys/dev/block",
+    "/sys/devices/virtual/block",
+    "/sys/class/bdi",
+    "/sys/devices/virtual/bdi",
+    "/sys/fs/ext4",
+    # PTYs: the kernel's pty.max is shared by every devpts instance, so one sandbox could
+    # take them all; a grader needs none (no Tty). Without /dev/pts, /dev/ptmx is absent.
+    "/dev/pts",
+)
+"""Paths a sandbox cannot read: a directory becomes an empty read-only tmpfs, a file /dev/null."""
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+"""Docker's own read-only paths (20.10), kept for the same reason."""
 KIND_SANDBOX = "sandbox"
 KIND_WORKDIR = "workdir"
 KIND_NODE = "node"
@@ -52,6 +89,8 @@ class ContainerSpec:
     """Mounted at /sandbox: a working directory, or the disk made for the files."""
     with_files: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    device: str | None = None
+    """The block device of the disk at /sandbox (a loop device), whose I/O is throttled."""
 
     @property
     def argv(self) -> list[str]:
@@ -114,6 +153,36 @@ def tmpfs_size(limits: Limits) -> str:
     return f"{min(sizes)}m" if sizes else TMPFS_UNLIMITED
 
 
+@cache
+def seccomp_profile() -> str:
+    """graderq's seccomp profile (seccomp.json beside this module), as compact JSON.
+
+    Docker 20.10's default profile less io_uring and a few calls no grader needs; see
+    the profile's own "removed" and "comment" keys.
+    """
+    text = resources.files("graderq.sandbox").joinpath("seccomp.json").read_text()
+    return json.dumps(json.loads(text), separators=(",", ":"))
+
+
+def io_throttle(limits: Limits, device: str | None) -> dict[str, Any]:
+    """blkio throttles on the sandbox's disk: `io_write` MB/s, `io_iops` reads and writes/s.
+
+    cgroup v1 throttles what reaches the device from the sandbox's own processes: direct
+    I/O and fsync'd writes; buffered writes are throttled only as far as the sandbox
+    itself writes them back (fsync, memory pressure), not when the kernel's flusher does.
+    """
+    if device is None:
+        return {}
+    config: dict[str, Any] = {}
+    if limits.io_write is not None:
+        rate = max(1, int(limits.io_write * MIB))
+        config["BlkioDeviceWriteBps"] = [{"Path": device, "Rate": rate}]
+    if limits.io_iops is not None:
+        config["BlkioDeviceWriteIOps"] = [{"Path": device, "Rate": limits.io_iops}]
+        config["BlkioDeviceReadIOps"] = [{"Path": device, "Rate": limits.io_iops}]
+    return config
+
+
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
     """HostConfig fields (Docker API names): limits, hardening, the writable mounts.
 
@@ -126,7 +195,9 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
     bounded = limits.disk is not None
     config: dict[str, Any] = {
         "CapDrop": ["ALL"],
-        "SecurityOpt": ["no-new-privileges"],
+        "SecurityOpt": ["no-new-privileges", f"seccomp={seccomp_profile()}"],
+        "MaskedPaths": list(MASKED_PATHS),
+        "ReadonlyPaths": list(READONLY_PATHS),
         "Privileged": False,
         "LogConfig": {"Type": "none", "Config": {}},
         "ReadonlyRootfs": spec.read_only or bounded,
@@ -134,6 +205,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "PidsLimit": limits.processes if limits.processes is not None else -1,
         "NetworkMode": "none" if spec.network_disabled else SANDBOX_NETWORK,
         "Mounts": [],
+        **io_throttle(limits, spec.device),
     }
     if limits.memory is not None:
         memory = limits.memory * 1024 * 1024

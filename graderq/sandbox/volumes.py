@@ -115,7 +115,8 @@ class Volumes:
         return device
 
     def device(self, name: str) -> str | None:
-        """The loop device of the disk volume `name` on this machine, or None."""
+        """The loop device of the disk that is volume `name`; None for a plain volume, a
+        missing one or a daemon elsewhere (its devices are not this machine's)."""
         if not self.local:
             return None
         with engine_errors(f"cannot inspect the volume {name!r}"):
@@ -123,7 +124,8 @@ class Volumes:
                 found = self._api().inspect_volume(name)
             except docker.errors.NotFound:
                 return None
-        return (found.get("Options") or {}).get("device")
+        device = (found.get("Options") or {}).get("device")
+        return device if device and self._intact(name, found.get("Options")) else None
 
     def watch(self, name: str, device: str) -> disks.IoWatch:
         """Watch the disk of the volume `name` on `device` for I/O errors from now on."""
