@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         600, description="Seconds a worker keeps retrying a webhook that fails, with backoff."
     )
     webhook_timeout: float = Field(10, description="Seconds one webhook POST may take.")
+    report_output_bytes: int = Field(
+        4096,
+        ge=0,
+        description="Bytes of each test's stdout and of its stderr a grading report keeps.",
+    )
 
     @field_validator("default_limits", "limit_ceilings", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from graderq.errors import DockerError, DockerUnavailable, WorkdirError, Workdir
 from graderq.limits import Limits
 from graderq.request import SandboxFile
 from graderq.sandbox.accounting import Accounting, Usage
+from graderq.sandbox.archives import untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.docker_api import connect, engine_errors, is_local
@@ -207,6 +208,20 @@ class DockerBackend:
             memory_peak=usage.memory_peak,
         )
 
+    def interact(
+        self, first: str, first_limits: Limits, second: str, second_limits: Limits
+    ) -> tuple[Outcome, Outcome]:
+        """Run two created containers at once, cross-wired (see docker_pair.py)."""
+        from graderq.sandbox.docker_pair import interact
+
+        return interact(self, first, first_limits, second, second_limits)
+
+    def read_files(self, container: str) -> list[SandboxFile]:
+        """The regular files under the container's /sandbox (it need not be running)."""
+        with engine_errors("cannot read files from the sandbox"):
+            stream, _ = self.api.get_archive(container, f"{WORKDIR}/.")
+            return untar(b"".join(stream))
+
     def _killer(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._kill_pool is None:
@@ -331,7 +346,8 @@ class DockerBackend:
 
 
 def _tarball(files: Sequence[SandboxFile]) -> bytes:
-    """A tar of `files`: regular files 0644, parent directories 0777, all owned by root."""
+    """A tar of `files`: regular files 0644 (0755 if executable), parent directories 0777,
+    all owned by root."""
     buffer = io.BytesIO()
     mtime = int(time.time())
     directories: set[str] = set()
@@ -346,7 +362,8 @@ def _tarball(files: Sequence[SandboxFile]) -> bytes:
                     info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
                     tar.addfile(info)
             info = tarfile.TarInfo(file.name)
-            info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
+            info.size, info.mtime = len(file.content), mtime
+            info.mode = 0o755 if file.executable else 0o644
             tar.addfile(info, io.BytesIO(file.content))
     return buffer.getvalue()
 
