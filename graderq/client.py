@@ -20,10 +20,12 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, task_join_will_block
 from celery.utils import uuid
 
-from graderq import records
+from graderq import checkers, records, scoring
 from graderq.app import app
 from graderq.callbacks import callback_spec
 from graderq.errors import (
+    CheckerSpecError,
+    LimitError,
     NoWorker,
     RequestError,
     RequestTypeError,
@@ -31,6 +33,7 @@ from graderq.errors import (
     WaitInsideTask,
     WorkdirLost,
 )
+from graderq.limits import check_names
 from graderq.settings import get_settings
 from graderq.tasks import PROGRESS, STEP_KEYS, create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tasks import compile_and_run as compile_and_run_task
@@ -252,15 +255,35 @@ def compile_and_run(
     return compile_and_run_task.apply_async(arguments, task_id=_issue(callback))
 
 
-def _test_case(test: Mapping[str, Any], index: int) -> tuple[Any, dict[str, Any]]:
-    if not isinstance(test, Mapping) or "expected" not in test:
-        raise RequestError(f"tests[{index}] must be a dict with 'expected' (and 'stdin', 'name')")
-    unknown = set(test) - {"stdin", "expected", "name"}
+TEST_KEYS = frozenset({"stdin", "expected", "name", "points", "group", "limits"})
+
+
+def _test_case(test: Mapping[str, Any], index: int, interactive: bool) -> dict[str, Any]:
+    """A checked test: {'stdin', 'expected', 'limits', 'name', 'points', 'group'}; an
+    interactive test needs no 'expected' (its interactor judges)."""
+    if not isinstance(test, Mapping) or not ("expected" in test or interactive):
+        raise RequestError(
+            f"tests[{index}] must be a dict with 'expected' (and 'stdin', 'name', 'points', "
+            "'group', 'limits')"
+        )
+    unknown = set(test) - TEST_KEYS
     if unknown:
         raise RequestError(f"tests[{index}] has unknown keys {sorted(unknown)}")
-    if not isinstance(test["expected"], str | bytes):
+    expected = test.get("expected", b"")
+    if not isinstance(expected, str | bytes):
         raise RequestTypeError(f"tests[{index}]['expected'] must be bytes or str")
-    return test.get("stdin"), {"name": test.get("name"), "expected": test["expected"]}
+    limits = test.get("limits")
+    if limits is not None:
+        if not isinstance(limits, Mapping):
+            raise LimitError(f"tests[{index}]['limits'] must be a dict")
+        check_names(limits)
+    return {
+        "stdin": test.get("stdin"),
+        "expected": expected,
+        "limits": None if limits is None else dict(limits),
+        "name": test.get("name"),
+        **scoring.check_test(test, index),
+    }
 
 
 def grade(
@@ -271,28 +294,67 @@ def grade(
     exact: bool = False,
     *,
     callback: Any = None,
+    checker: Any = None,
+    interactor: Mapping[str, Any] | None = None,
+    groups: Mapping[str, Mapping[str, Any]] | None = None,
+    stop_on_failure: bool = False,
 ) -> AsyncResult:
     """Grade a submission through the queue: compile once, run every test in parallel.
 
     `run` and `compile` are steps (profile_name, command, limits); each test is
-    {'stdin', 'expected', 'name'}. Without `compile` the files are only put in place.
-    Returns at once; `.get()` (or `wait(handle, progress=...)`) gives
-    graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', and per
-    test its verdict and figures. Outputs match when equal but for trailing
-    whitespace, or byte for byte with `exact=True`.
+    {'stdin', 'expected', 'name'}, and may carry 'points', a 'group' and its own
+    'limits' (over the run's, name by name). Without `compile` the files are only put
+    in place. Returns at once; `.get()` (or `wait(handle, progress=...)`) gives
+    graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', 'score'/
+    'max_score', 'groups', and per test its verdict, points and figures.
+
+    `checker`: "lines" (the default: equal but for trailing whitespace), "exact" (also
+    `exact=True`), "tokens", "tokens-nocase", "float" or {"float": {"abs", "rel"}}, or a
+    program {'profile_name', 'command', 'files', 'limits', 'compile'} run testlib-style.
+    `interactor`: such a program, cross-wired with the submission on every test.
+    `groups`: {NAME: {'points': P}} makes a group of tests all-or-nothing.
+    `stop_on_failure`: once a test fails, the later ones are skipped.
     """
     run_step = _step(run, "run")
     if "stdin" in run_step:
         raise RequestError("run must not have 'stdin': each test gives its own")
-    cases = [_test_case(test, i) for i, test in enumerate(tests)]
+    spec = checkers.parse_checker(checker, exact)
+    program = checkers.parse_interactor(interactor)
+    if program is not None and (checker is not None or exact):
+        raise CheckerSpecError("an interactive problem's interactor is its checker; give one")
+    cases = [_test_case(test, i, program is not None) for i, test in enumerate(tests)]
+    checked_groups = scoring.check_groups(groups, cases)
+    if not isinstance(stop_on_failure, bool):
+        raise RequestTypeError("stop_on_failure must be a bool")
     compile_step = _step(
         compile if compile is not None else {"profile_name": run_step["profile_name"]},
         "compile",
     )
     compile_step.setdefault("command", "true")
-    steps = [run_step | {"stdin": stdin} for stdin, _ in cases]
-    final = judge.s([expected for _, expected in cases], exact).set(task_id=_issue(callback))
+    steps = [
+        run_step | {"stdin": case["stdin"], "limits": _over(run_step.get("limits"), case["limits"])}
+        for case in cases
+    ]
+    task_id = _issue(callback)
+    grading = {
+        "id": task_id,
+        "checker": spec,
+        "interactor": program,
+        "answers": [case["expected"] for case in cases],
+        "stop_on_failure": stop_on_failure,
+    }
+    named = [{key: case[key] for key in ("name", "points", "group")} for case in cases]
+    final = judge.s(named, exact, checked_groups, stop_on_failure).set(task_id=task_id)
     return chain(
-        compile_and_run_task.s(compile_step, steps, list(files) if files is not None else None),
+        compile_and_run_task.s(
+            compile_step, steps, list(files) if files is not None else None, grading=grading
+        ),
         final,
     ).apply_async()
+
+
+def _over(limits: Mapping[str, Any] | None, own: Mapping[str, Any] | None) -> Any:
+    """A test's own limits over the run's, name by name."""
+    if own is None:
+        return None if limits is None else dict(limits)
+    return dict(limits or {}) | dict(own)
