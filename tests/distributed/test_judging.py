@@ -17,7 +17,7 @@ from .conftest import Worker
 
 JUDGES = Path(__file__).parent / "judges"
 TESTLIB = {"name": "testlib.h", "content": (JUDGES / "testlib_standin.h").read_bytes()}
-GCC_COMPILE = {"cputime": 20, "realtime": 60, "memory": 512}
+GCC_COMPILE = {"cputime": 10, "realtime": 12, "memory": 512}
 ECHO = {"profile_name": "python", "command": "python3 main.py"}
 ECHO_FILES = [{"name": "main.py", "content": "import sys\nsys.stdout.write(sys.stdin.read())\n"}]
 
