@@ -441,14 +441,15 @@ def test_grade_shows_each_verdict_and_exits_1_on_a_wrong_answer(
     result = invoke(*grade_args(tests_folder))
     assert result.exit_code == ExitCode.FAILED, result.output
     rows = [line.split("│")[1:3] for line in result.stdout.splitlines() if "│" in line]
-    verdicts = [(name.strip(), verdict.strip()) for name, verdict in rows]
+    verdicts = [(name.strip(), verdict.strip()) for name, verdict in rows if name.strip()]
     assert verdicts == [
         ("1", "accepted"),
         ("2", "accepted"),
         ("3", "wrong answer"),
         ("10", "accepted"),
     ]
-    assert "wrong answer: 3/4 tests passed" in result.stdout
+    assert "line 1:" in result.stdout and "expected: 8" in result.stdout  # the first difference
+    assert "wrong answer: 3/4 tests passed; score 3/4" in result.stdout
     assert "50.0 ms" in result.stdout and "9.4 MiB" in result.stdout
     compile_run = queue.created[0]
     assert compile_run.spec.image == "img/py" and compile_run.spec.command == "true"
