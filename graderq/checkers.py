@@ -119,7 +119,7 @@ def check(
     return {"verdict": str(verdict), "message": message, "share": share, "difference": difference}
 
 
-def testlib_check(result: Mapping[str, Any], what: str = "checker") -> dict[str, Any]:
+def program_check(result: Mapping[str, Any], what: str = "checker") -> dict[str, Any]:
     """The check a testlib-style program's run gives: its exit code's verdict and message.
 
     A program that failed itself (killed, out of memory, an exit code testlib never

@@ -1,7 +1,7 @@
 """Verdicts: what a run's result means for a test case, and a submission's report.
 
 Pure functions over result dicts. A test's verdict is decided on the worker that ran
-it (graderq.testrun calls `test_row`), where the full output is at hand; the report,
+it (graderq.testrun calls `judged_row`), where the full output is at hand; the report,
 built at the end of the grading chain by `report`, keeps a bounded part of each
 output, with its sha256, and adds the scores.
 """
@@ -17,7 +17,7 @@ from graderq.comparators import exact as exact_match
 from graderq.comparators import lines as lines_match
 from graderq.verdicts import Verdict
 
-__all__ = ["Verdict", "judge_run", "report", "run_failed", "same_output", "test_row"]
+__all__ = ["Verdict", "judge_run", "judged_row", "report", "run_failed", "same_output"]
 
 FACTS = ("exit_code", "duration", "cpu_time", "memory_peak")
 """What a report row keeps of a run's measured facts."""
@@ -95,7 +95,7 @@ def bounded(result: Mapping[str, Any], cap: int) -> dict[str, Any]:
     return row
 
 
-def test_row(
+def judged_row(
     result: Mapping[str, Any], check: Mapping[str, Any] | None, verdict: Verdict, cap: int
 ) -> dict[str, Any]:
     """What a judged test reports: its bounded run, verdict, checker message, points share
@@ -112,13 +112,13 @@ def test_row(
 def skipped_row() -> dict[str, Any]:
     """A test not run: an earlier one failed under stop_on_failure."""
     empty = {"exit_code": None, "timeout": False, "oom_killed": False, "stdout": b"", "stderr": b""}
-    return test_row(empty, None, Verdict.SKIPPED, 0)
+    return judged_row(empty, None, Verdict.SKIPPED, 0)
 
 
 def failed_program_row(message: str) -> dict[str, Any]:
     """A test not run because the grading's checker or interactor is broken."""
     empty = {"exit_code": None, "timeout": False, "oom_killed": False, "stdout": b"", "stderr": b""}
-    return test_row(empty, {"message": message}, Verdict.CHECKER_ERROR, 0)
+    return judged_row(empty, {"message": message}, Verdict.CHECKER_ERROR, 0)
 
 
 def report(
@@ -161,7 +161,7 @@ def _runs(outcome: Mapping[str, Any], tests: Sequence[Mapping[str, Any]]) -> lis
 def _judged(run: Mapping[str, Any], test: Mapping[str, Any], exact: bool) -> dict[str, Any]:
     """A raw run's row, compared with the test's expected output (old-style outcomes)."""
     verdict = judge_run(run, as_bytes(test.get("expected", b"")), exact)
-    return test_row(run, None, verdict, len(run["stdout"]) + len(run["stderr"]))
+    return judged_row(run, None, verdict, len(run["stdout"]) + len(run["stderr"]))
 
 
 def _named(row: Mapping[str, Any], test: Mapping[str, Any], index: int, points: float) -> dict:

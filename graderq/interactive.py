@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graderq.checkers import INTERACTOR_FILES, testlib_check
+from graderq.checkers import INTERACTOR_FILES, program_check
 from graderq.engine import Engine
 from graderq.grading import interactive_verdict
 from graderq.programs import ready_files
@@ -43,6 +43,6 @@ def run_interactive(
         ) as peer,
     ):
         result, peer_result = engine.interact(submission, peer)
-    check = testlib_check(peer_result, "interactor")
+    check = program_check(peer_result, "interactor")
     verdict = interactive_verdict(result, peer_result)
     return result, check, verdict if verdict is not None else Verdict(check["verdict"])

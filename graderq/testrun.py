@@ -14,7 +14,7 @@ from typing import Any
 
 from graderq import checkers, programs, records
 from graderq.engine import Engine
-from graderq.grading import as_bytes, limit_verdict, skipped_row, test_row
+from graderq.grading import as_bytes, judged_row, limit_verdict, skipped_row
 from graderq.interactive import run_interactive
 from graderq.settings import get_settings
 from graderq.verdicts import Verdict
@@ -71,7 +71,7 @@ def run_test(
         check, verdict = _check(engine, grading["checker"], step, result, as_bytes(expected))
     if stopping and verdict != Verdict.ACCEPTED:
         records.mark_failed(grading["id"], index)
-    return test_row(result, check, verdict, get_settings().report_output_bytes)
+    return judged_row(result, check, verdict, get_settings().report_output_bytes)
 
 
 def _check(
@@ -103,4 +103,4 @@ def run_checker(
     files = [*programs.ready_files(program), *({"name": n, "content": c} for n, c in given.items())]
     command = " ".join((program["command"], *checkers.CHECKER_FILES))
     result = engine.run(program["profile_name"], command, files, None, program.get("limits"))
-    return checkers.testlib_check(result)
+    return checkers.program_check(result)
