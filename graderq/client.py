@@ -9,39 +9,38 @@ Docker engine, nor the `docker` package, on the producer's machine.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import redis
-from celery import chain, states
+from celery import chain
 from celery.canvas import Signature, _chain
 from celery.exceptions import ChordError
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, task_join_will_block
 from celery.utils import uuid
-from kombu.exceptions import OperationalError
 
-from graderq import records
+from graderq import checkers, lookup, plan, records, scoring
 from graderq.app import app
 from graderq.callbacks import callback_spec
 from graderq.errors import (
     BackendUnavailable,
+    CheckerSpecError,
     NoWorker,
     RequestError,
     RequestTypeError,
-    UnknownTask,
     WaitInsideTask,
     WorkdirLost,
 )
+from graderq.lookup import progress, result
 from graderq.routing import DEFAULT_QUEUE
 from graderq.settings import get_settings
-from graderq.tasks import PROGRESS, STEP_KEYS, create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tasks import compile_and_run as compile_and_run_task
+from graderq.tasks import create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, tenant_queue
+from graderq.unavailable import reachable
 from graderq.workdir import WorkingDirectory, as_workdir
 
 __all__ = [
@@ -57,10 +56,6 @@ __all__ = [
 
 log = logging.getLogger("graderq.client")
 POLL = 0.05
-TASK_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
-CHORD_DEPENDENCY = re.compile(r"Dependency ([0-9a-fA-F-]{36}) raised")
 INSIDE_TASK = (
     "graderq results must not be waited for inside a Celery task (it would block a worker "
     "slot until the grading ends); pass callback= (your app's signature or a URL) to "
@@ -91,7 +86,7 @@ def working_directory(
     _not_inside_a_task()
     timeout = get_settings().workdir_timeout if timeout is None else timeout
     try:
-        with _reachable():
+        with reachable():
             workdir = as_workdir(create_workdir.delay(disk).get(timeout=timeout))
     except CeleryTimeout:
         raise NoWorker(f"no worker created a working directory within {timeout} s") from None
@@ -105,7 +100,7 @@ def _remove(workdir: WorkingDirectory) -> None:
     """Ask for `workdir`'s removal; while the broker is away, keep asking in the
     background (until the workdir's TTL, when the janitor removes it anyway)."""
     try:
-        with _reachable():
+        with reachable():
             remove_workdir.delay(workdir)
     except BackendUnavailable:
         log.warning("%r not removed yet: the broker is away; retrying", workdir)
@@ -118,7 +113,7 @@ def _remove_later(workdir: WorkingDirectory) -> None:
     while time.monotonic() < deadline:
         time.sleep(pause)
         try:
-            with _reachable():
+            with reachable():
                 remove_workdir.delay(workdir)
         except BackendUnavailable:
             pause = min(pause * 2, 60.0)
@@ -127,35 +122,24 @@ def _remove_later(workdir: WorkingDirectory) -> None:
             return
 
 
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """Turn every sign of an unreachable broker or result backend into BackendUnavailable."""
-    try:
-        yield
-    except (OperationalError, redis.RedisError, ConnectionError, TimeoutError) as exc:
-        raise BackendUnavailable(f"the broker or the result backend is unreachable: {exc}") from exc
-    except RuntimeError as exc:  # Celery's result consumer, after its reconnection attempts
-        if "reconnect" not in str(exc):
-            raise
-        raise BackendUnavailable(f"the result backend is unreachable: {exc}") from exc
-
-
 def _send(
     signature: Signature,
     callback: Any,
     tenant: str,
     priority: int | None,
     pinned: bool = False,
+    task_id: str | None = None,
 ) -> AsyncResult:
-    """Send `signature` (a task or a chain) for `tenant`: checked, admitted, recorded."""
+    """Send `signature` (a task or a chain) for `tenant`: checked, admitted, recorded;
+    `task_id` names its last task (default: a new id)."""
     spec = callback_spec(callback)
     queue = tenant_queue(tenant)
     options: dict[str, Any] = {"priority": broker_priority(priority, app.conf.broker_url)}
-    with _reachable():
+    with reachable():
         if not pinned:  # pinned work goes to its node's queue, whoever's it is
             options["queue"] = admit(app, tenant, get_settings().max_queued)
         final = signature.tasks[-1] if isinstance(signature, _chain) else signature
-        task_id = uuid()
+        task_id = task_id or uuid()
         final.set(task_id=task_id)
         records.issue(task_id, spec, tenant if queue != DEFAULT_QUEUE else None)
         return signature.apply_async(**options)
@@ -207,8 +191,8 @@ def wait(
     node = workdir.node if workdir is not None else None
     told = None
     while True:
-        with _reachable():
-            if progress is not None and (counts := _progress(result)) not in (None, told):
+        with reachable():
+            if progress is not None and (counts := lookup.progress(result)) not in (None, told):
                 told = counts
                 progress(*counts)
             try:
@@ -216,9 +200,9 @@ def wait(
             except CeleryTimeout:
                 pass
             except ChordError as exc:
-                raise _run_error(exc) from None
+                raise lookup.run_error(exc) from None
             else:
-                if progress is not None and (counts := _progress(result)) not in (None, told):
+                if progress is not None and (counts := lookup.progress(result)) not in (None, told):
                     progress(*counts)
                 return value
             if node is not None and not records.node_alive(node):
@@ -244,78 +228,6 @@ def run(
     return wait(handle, workdir, timeout)
 
 
-def result(task_id: str) -> Any:
-    """The result of a task graderq issued: its value when ready, None while pending;
-    the task's own error if it failed, UnknownTask for an id never issued or expired."""
-    if not isinstance(task_id, str) or not TASK_ID.match(task_id):
-        raise RequestError(f"{task_id!r} is not a task id (a UUID as str)")
-    handle = AsyncResult(task_id, app=app)
-    state = handle.state
-    if state == states.SUCCESS:
-        return handle.result
-    if state in states.PROPAGATE_STATES:
-        error = handle.result
-        raise (
-            _run_error(error)
-            if isinstance(error, BaseException)
-            else UnknownTask(f"task {task_id} ended in state {state}")
-        )
-    if state == states.PENDING and not records.was_issued(task_id):
-        raise UnknownTask(
-            f"graderq never issued task {task_id}, or its result has expired "
-            f"(results are kept {get_settings().result_expires:.0f} s)"
-        )
-    return None
-
-
-def _run_error(error: BaseException) -> BaseException:
-    """The error of the run that failed a grading, rather than Celery's ChordError."""
-    found = CHORD_DEPENDENCY.search(str(error)) if isinstance(error, ChordError) else None
-    if found is not None:
-        inner = AsyncResult(found.group(1), app=app).result
-        if isinstance(inner, BaseException):
-            return inner
-    return error
-
-
-def progress(handle: AsyncResult) -> tuple[int, int] | None:
-    """(runs done, runs in all) of a grading or compile_and_run, once its runs have
-    started (None before: it is compiling)."""
-    return _progress(handle)
-
-
-def _progress(handle: AsyncResult) -> tuple[int, int] | None:
-    root = handle.parent if handle.parent is not None else handle
-    state, info = root.state, root.info
-    if state == states.SUCCESS and isinstance(info, Mapping) and "runs" in info:
-        total = len(info["runs"]) + info.get("skipped", 0)
-        return total, total
-    if state != PROGRESS or not isinstance(info, Mapping):
-        return None
-    ids = info.get("runs") or []
-    backend = app.backend
-    stored = backend.mget([backend.get_key_for_task(task_id) for task_id in ids])
-    done = sum(
-        1
-        for value in stored
-        if value is not None and backend.decode_result(value)["status"] in states.READY_STATES
-    )
-    return done, len(ids)
-
-
-def _step(step: Mapping[str, Any], what: str) -> dict[str, Any]:
-    if not isinstance(step, Mapping):
-        raise RequestTypeError(f"{what} must be a dict of run_sandbox arguments")
-    unknown = set(step) - STEP_KEYS
-    if unknown:
-        raise RequestError(
-            f"{what} has unknown keys {sorted(unknown)}; allowed: {sorted(STEP_KEYS)}"
-        )
-    if "profile_name" not in step:
-        raise RequestError(f"{what} needs a 'profile_name'")
-    return dict(step)
-
-
 def compile_and_run(
     compile: Mapping[str, Any],
     runs: Sequence[Mapping[str, Any]],
@@ -331,20 +243,9 @@ def compile_and_run(
     files). Returns at once; `.get()` gives {'compiled': bool, 'compile': result,
     'runs': [result, ...]}; a failed compile gives no runs, `skipped` and `error`.
     """
-    steps = [_step(step, f"runs[{i}]") for i, step in enumerate(runs)]
-    arguments = (_step(compile, "compile"), steps, list(files) if files is not None else None)
+    steps = [plan.step(step, f"runs[{i}]") for i, step in enumerate(runs)]
+    arguments = (plan.step(compile, "compile"), steps, list(files) if files is not None else None)
     return _send(compile_and_run_task.signature(arguments), callback, tenant, priority)
-
-
-def _test_case(test: Mapping[str, Any], index: int) -> tuple[Any, dict[str, Any]]:
-    if not isinstance(test, Mapping) or "expected" not in test:
-        raise RequestError(f"tests[{index}] must be a dict with 'expected' (and 'stdin', 'name')")
-    unknown = set(test) - {"stdin", "expected", "name"}
-    if unknown:
-        raise RequestError(f"tests[{index}] has unknown keys {sorted(unknown)}")
-    if not isinstance(test["expected"], str | bytes):
-        raise RequestTypeError(f"tests[{index}]['expected'] must be bytes or str")
-    return test.get("stdin"), {"name": test.get("name"), "expected": test["expected"]}
 
 
 def grade(
@@ -355,30 +256,63 @@ def grade(
     exact: bool = False,
     *,
     callback: Any = None,
+    checker: Any = None,
+    interactor: Mapping[str, Any] | None = None,
+    groups: Mapping[str, Mapping[str, Any]] | None = None,
+    stop_on_failure: bool = False,
     tenant: str = DEFAULT_TENANT,
     priority: int | None = None,
 ) -> AsyncResult:
     """Grade a submission through the queue: compile once, run every test in parallel.
 
     `run` and `compile` are steps (profile_name, command, limits); each test is
-    {'stdin', 'expected', 'name'}. Without `compile` the files are only put in place.
-    Returns at once; `.get()` (or `wait(handle, progress=...)`) gives
-    graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', and per
-    test its verdict and figures. Outputs match when equal but for trailing
-    whitespace, or byte for byte with `exact=True`.
+    {'stdin', 'expected', 'name'}, and may carry 'points', a 'group' and its own
+    'limits' (over the run's, name by name). Without `compile` the files are only put
+    in place. Returns at once; `.get()` (or `wait(handle, progress=...)`) gives
+    graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', 'score'/
+    'max_score', 'groups', and per test its verdict, points and figures.
+
+    `checker`: "lines" (the default: equal but for trailing whitespace), "exact" (also
+    `exact=True`), "tokens", "tokens-nocase", "float" or {"float": {"abs", "rel"}}, or a
+    program {'profile_name', 'command', 'files', 'limits', 'compile'} run testlib-style.
+    `interactor`: such a program, cross-wired with the submission on every test.
+    `groups`: {NAME: {'points': P}} makes a group of tests all-or-nothing.
+    `stop_on_failure`: once a test fails, the later ones are skipped.
     """
-    run_step = _step(run, "run")
+    run_step = plan.step(run, "run")
     if "stdin" in run_step:
         raise RequestError("run must not have 'stdin': each test gives its own")
-    cases = [_test_case(test, i) for i, test in enumerate(tests)]
-    compile_step = _step(
+    spec = checkers.parse_checker(checker, exact)
+    program = checkers.parse_interactor(interactor)
+    if program is not None and (checker is not None or exact):
+        raise CheckerSpecError("an interactive problem's interactor is its checker; give one")
+    cases = [plan.test_case(test, i, program is not None) for i, test in enumerate(tests)]
+    checked_groups = scoring.check_groups(groups, cases)
+    if not isinstance(stop_on_failure, bool):
+        raise RequestTypeError("stop_on_failure must be a bool")
+    compile_step = plan.step(
         compile if compile is not None else {"profile_name": run_step["profile_name"]},
         "compile",
     )
     compile_step.setdefault("command", "true")
-    steps = [run_step | {"stdin": stdin} for stdin, _ in cases]
-    grading = chain(
-        compile_and_run_task.s(compile_step, steps, list(files) if files is not None else None),
-        judge.s([expected for _, expected in cases], exact),
+    steps = [
+        run_step
+        | {"stdin": case["stdin"], "limits": plan.over(run_step.get("limits"), case["limits"])}
+        for case in cases
+    ]
+    task_id = uuid()
+    grading = {
+        "id": task_id,
+        "checker": spec,
+        "interactor": program,
+        "answers": [case["expected"] for case in cases],
+        "stop_on_failure": stop_on_failure,
+    }
+    named = [{key: case[key] for key in ("name", "points", "group")} for case in cases]
+    chained = chain(
+        compile_and_run_task.s(
+            compile_step, steps, list(files) if files is not None else None, grading=grading
+        ),
+        judge.s(named, exact, checked_groups, stop_on_failure),
     )
-    return _send(grading, callback, tenant, priority)
+    return _send(chained, callback, tenant, priority, task_id=task_id)

@@ -138,6 +138,22 @@ class Engine:
         outcome = self.backend.start(sandbox.container, data, sandbox.limits)
         return to_result(outcome)
 
+    def interact(self, first: Sandbox, second: Sandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Start two created sandboxes at once, cross-wired: each one's stdout is the
+        other's stdin. The pair ends when both have ended, or at the first one's realtime
+        (a deadlock); each keeps its own output cap. Their result dicts, in that order."""
+        outcomes = self.backend.interact(
+            first.container, first.limits, second.container, second.limits
+        )
+        return to_result(outcomes[0]), to_result(outcomes[1])
+
+    def workdir_files(self, workdir: WorkingDirectory, profile_name: str) -> list[dict[str, Any]]:
+        """The regular files in a working directory, as file dicts (with 'executable'),
+        read through a container of `profile_name` that is never started."""
+        with self.create(profile_name, "true", workdir=workdir) as sandbox:
+            files = self.backend.read_files(sandbox.container)
+        return [file.model_dump() for file in files]
+
     def destroy(self, sandbox: Sandbox) -> None:
         """Kill and remove the sandbox container."""
         self.backend.destroy(sandbox.container)

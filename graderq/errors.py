@@ -9,6 +9,8 @@
     │   ├── CallbackError         a callback that is neither a signature nor a URL
     │   ├── TenantError           a malformed tenant name or priority
     │   ├── RequestTooLarge       too many files or bytes
+    │   ├── CheckerSpecError      an unknown or malformed checker or interactor
+    │   ├── ScoringError          malformed points or groups of a grading
     │   └── RequestTypeError      an argument of the wrong type (also a TypeError)
     ├── DockerError               the Docker engine failed (epicbox: DockerError)
     │   ├── DockerUnavailable     the engine cannot be reached: worth trying again
@@ -62,6 +64,14 @@ class TenantError(RequestError):
 
 class RequestTooLarge(RequestError):
     """A request carries more files or bytes than the operator allows."""
+
+
+class CheckerSpecError(RequestError):
+    """A grading's checker or interactor is unknown or malformed (name, tolerance, program)."""
+
+
+class ScoringError(RequestError):
+    """A grading's points or groups are malformed (negative points, a group with no test)."""
 
 
 class RequestTypeError(RequestError, TypeError):

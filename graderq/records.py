@@ -94,3 +94,15 @@ def take_callback(task_id: str) -> dict[str, Any] | None:
     """The callback of `task_id`, removed so that it is sent once; None if it has none."""
     spec = redis_client().getdel(keys.CALLBACK + task_id)
     return None if spec is None else loads(spec)
+
+
+def mark_failed(grading: str, index: int) -> None:
+    """Record that test `index` of `grading` failed (stop_on_failure skips later ones)."""
+    key = keys.STOPPED + grading
+    with redis_client().pipeline() as pipe:
+        pipe.sadd(key, index).expire(key, int(get_settings().result_expires)).execute()
+
+
+def failed_before(grading: str, index: int) -> bool:
+    """Whether a test of `grading` before `index` has failed."""
+    return any(int(found) < index for found in redis_client().smembers(keys.STOPPED + grading))

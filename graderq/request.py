@@ -26,6 +26,8 @@ class SandboxFile(BaseModel):
 
     name: str
     content: bytes
+    executable: bool = False
+    """Written with mode 0755 instead of 0644 (a compiled checker read back from a disk)."""
 
     @field_validator("name", mode="before")
     @classmethod

@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         None, description="Port of the worker's Prometheus metrics; unset: not served."
     )
+    report_output_bytes: int = Field(
+        4096,
+        ge=0,
+        description="Bytes of each test's stdout and of its stderr a grading report keeps.",
+    )
 
     @field_validator("default_limits", "limit_ceilings", mode="before")
     @classmethod

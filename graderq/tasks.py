@@ -169,12 +169,39 @@ def remove_workdir(self: Task, workdir: WorkingDirectory | dict[str, str]) -> No
         raise self.retry(exc=exc, countdown=1) from exc
 
 
+@app.task(
+    name="graderq.run_test",
+    base=WorkerTask,
+    bind=True,
+    shared=False,
+    autoretry_for=(DockerUnavailable,),
+    max_retries=5,
+    retry_backoff=2,
+    retry_backoff_max=30,
+    retry_jitter=False,
+)
+def run_test(
+    self: Task,
+    step: dict[str, Any],
+    expected: bytes | str,
+    index: int,
+    grading: dict[str, Any],
+    workdir: WorkingDirectory | dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run test `index` of a grading here, judge it, and return its bounded report row
+    (graderq.testrun)."""
+    from graderq.testrun import run_test as run_one
+
+    return run_one(_engine(), step, expected, index, grading, _local_workdir(workdir))
+
+
 @app.task(name="graderq.compile_and_run", base=WorkerTask, bind=True, shared=False)
 def compile_and_run(
     self: Task,
     compile: dict[str, Any],
     runs: list[dict[str, Any]],
     files: list[dict[str, Any]] | None = None,
+    grading: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compile once in a fresh workdir here, then fan the runs out over this host's workers.
 
@@ -183,10 +210,20 @@ def compile_and_run(
     in order. The workdir, a disk sized by the compile step's `disk` limit if it names
     one, is removed when the runs are done. While the runs go on, this task's state
     is PROGRESS, with their ids as {'runs': [...]} (client.progress reads it).
+
+    With `grading` (from client.grade) the runs are tests: its checker and interactor
+    are made ready first (a failure gives `program_error` and no runs), and each run is
+    a run_test task that returns its judged, bounded report row.
     """
     from graderq.worker import current_node
 
     engine = _engine()
+    if grading is not None:
+        from graderq.testrun import prepare
+
+        problem = prepare(engine, grading, current_node())
+        if problem is not None:
+            return {"compiled": True, "compile": None, "runs": [], "program_error": problem}
     limits = compile.get("limits")
     disk = limits.get("disk") if isinstance(limits, dict) else None
     workdir = engine.open_workdir(node=current_node(), disk=disk)
@@ -199,11 +236,27 @@ def compile_and_run(
         engine.close_workdir(workdir)
         return summary(compiled, [], skipped=len(runs) if run_failed(compiled) else 0)
     route = workdir_route(workdir)
-    steps = [run_sandbox.si(workdir=workdir, **step).set(task_id=uuid(), **route) for step in runs]
+    steps = [signature.set(task_id=uuid(), **route) for signature in _runs(workdir, runs, grading)]
     if not self.request.is_eager:
         self.update_state(state=PROGRESS, meta={"runs": [step.id for step in steps]})
     callback = collect_runs.s(compiled, workdir).set(**route)
     return self.replace(chord(steps, callback))  # raises Ignore, unless run eagerly
+
+
+def _runs(
+    workdir: WorkingDirectory, runs: list[dict[str, Any]], grading: dict[str, Any] | None
+) -> list[Any]:
+    """The chord's tasks: a run_sandbox per step, or a run_test per test of a grading."""
+    if grading is None:
+        return [run_sandbox.si(workdir=workdir, **step) for step in runs]
+    from graderq.testrun import for_tests
+
+    shared = for_tests(grading)
+    answers = grading["answers"]
+    return [
+        run_test.si(step, answers[index], index, shared, workdir=workdir)
+        for index, step in enumerate(runs)
+    ]
 
 
 @app.task(name="graderq.collect_runs", base=WorkerTask, bind=True, shared=False)
@@ -232,10 +285,15 @@ def summary(
 
 @app.task(name="graderq.judge", base=WorkerTask, bind=True, shared=False)
 def judge(
-    self: Task, outcome: dict[str, Any], tests: list[dict[str, Any]], exact: bool = False
+    self: Task,
+    outcome: dict[str, Any],
+    tests: list[dict[str, Any]],
+    exact: bool = False,
+    groups: dict[str, Any] | None = None,
+    stop_on_failure: bool = False,
 ) -> dict[str, Any]:
-    """The end of a grading chain: verdicts for compile_and_run's outcome."""
-    return report(outcome, tests, exact)
+    """The end of a grading chain: the report of compile_and_run's outcome, with scores."""
+    return report(outcome, tests, exact, groups, stop_on_failure)
 
 
 @app.task(name="graderq.deliver_webhook", bind=True, shared=False, max_retries=None)

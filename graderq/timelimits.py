@@ -21,6 +21,7 @@ from graderq.settings import Settings, get_settings
 SANDBOX_LIMITS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "graderq.run_sandbox": lambda arguments: arguments.get("limits"),
     "graderq.compile_and_run": lambda arguments: _step_limits(arguments.get("compile")),
+    "graderq.run_test": lambda arguments: _step_limits(arguments.get("step")),
 }
 """Where each task that runs a sandbox itself keeps that sandbox's limits."""
 

@@ -442,14 +442,15 @@ def test_grade_shows_each_verdict_and_exits_1_on_a_wrong_answer(
     result = invoke(*grade_args(tests_folder))
     assert result.exit_code == ExitCode.FAILED, result.output
     rows = [line.split("│")[1:3] for line in result.stdout.splitlines() if "│" in line]
-    verdicts = [(name.strip(), verdict.strip()) for name, verdict in rows]
+    verdicts = [(name.strip(), verdict.strip()) for name, verdict in rows if name.strip()]
     assert verdicts == [
         ("1", "accepted"),
         ("2", "accepted"),
         ("3", "wrong answer"),
         ("10", "accepted"),
     ]
-    assert "wrong answer: 3/4 tests passed" in result.stdout
+    assert "line 1:" in result.stdout and "expected: 8" in result.stdout  # the first difference
+    assert "wrong answer: 3/4 tests passed; score 3/4" in result.stdout
     assert "50.0 ms" in result.stdout and "9.4 MiB" in result.stdout
     compile_run = queue.created[0]
     assert compile_run.spec.image == "img/py" and compile_run.spec.command == "true"
@@ -613,3 +614,33 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
     assert backend.destroyed == ["old"] and backend.removed_volumes == ["gone"]
     text = invoke("janitor").stdout
     assert "janitor removed 1 containers, 1 volumes and 0 disks" in text
+
+
+def test_tests_toml_gives_points_groups_and_limits(tmp_path: Path) -> None:
+    from graderq.cli.params import load_groups
+
+    write_tests(tmp_path, {"1": ("1", "2"), "big": ("9", "18")})
+    (tmp_path / "tests.toml").write_text(
+        '[tests.1]\npoints = 3\n[tests.big]\ngroup = "g"\nlimits = { cputime = 3 }\n'
+        "[groups.g]\npoints = 7\n"
+    )
+    first, big = load_tests(tmp_path)
+    assert first.as_test()["points"] == 3 and big.as_test()["limits"] == {"cputime": 3}
+    assert load_groups(tmp_path) == {"g": {"points": 7}}
+    (tmp_path / "tests.toml").write_text("[tests.ghost]\npoints = 1\n")
+    with pytest.raises(ValueError, match="not in the folder"):
+        load_tests(tmp_path)
+
+
+def test_checker_option_values(tmp_path: Path) -> None:
+    from graderq.cli.judges import parse_checker
+
+    assert parse_checker("tokens") == "tokens"
+    assert parse_checker("float:1e-4") == {"float": {"abs": 1e-4, "rel": 1e-4}}
+    (tmp_path / "check.cpp").write_text("int main() {}")
+    (tmp_path / "testlib.h").write_text("")
+    program = parse_checker(str(tmp_path / "check.cpp"))
+    assert program["command"] == "./check" and program["compile"]["profile_name"] == "gcc_compile"
+    assert [file["name"] for file in program["files"]] == ["check.cpp", "testlib.h"]
+    with pytest.raises(ValueError, match="is not a checker"):
+        parse_checker("fuzzy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from rich.progress import (
 )
 
 from graderq.cli.exits import EPILOG, ExitCode
+from graderq.cli.judges import checker_option, interactor_option
 from graderq.cli.output import print_json, report_view, stderr_console, stdout_console
-from graderq.cli.params import TestCase, files_option, limits_option, load_tests
+from graderq.cli.params import TestCase, files_option, limits_option, load_groups, load_tests
 
 
 def grade_with_progress(
@@ -29,11 +31,13 @@ def grade_with_progress(
     exact: bool,
     progress: Progress,
     timeout: float | None = None,
+    **judging: Any,
 ) -> dict[str, Any]:
-    """client.grade's report for `cases`, drawing its progress as the tests finish."""
+    """client.grade's report for `cases`, drawing its progress as the tests finish;
+    `judging`: client.grade's checker, interactor, groups and stop_on_failure."""
     from graderq import client
 
-    tests = [{"name": case.name, "stdin": case.stdin, "expected": case.expected} for case in cases]
+    tests = [case.as_test() for case in cases]
     preparing = compile_step["command"] == "true"
     step = progress.add_task("preparing" if preparing else "compiling", total=None)
     bar: list[Any] = []
@@ -44,13 +48,21 @@ def grade_with_progress(
             bar.append(progress.add_task("testing", total=total))
         progress.update(bar[0], completed=done)
 
-    handle = client.grade(run_step, tests, compile_step, files, exact)
+    handle = client.grade(run_step, tests, compile_step, files, exact, **judging)
     return client.wait(handle, timeout=timeout, progress=advance)
 
 
-def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> list[TestCase]:
+@dataclass(frozen=True)
+class Suite:
+    """A tests folder: its cases, and the all-or-nothing groups of its tests.toml."""
+
+    cases: list[TestCase]
+    groups: dict[str, Any] | None
+
+
+def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Suite:
     try:
-        return load_tests(value)
+        return Suite(load_tests(value), load_groups(value))
     except (ValueError, OSError) as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
 
@@ -61,12 +73,13 @@ def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> lis
 @click.option("--compile", "compile_command", metavar="CMD", help="Runs once, before the tests.")
 @click.option(
     "--tests",
-    "cases",
+    "suite",
     required=True,
     type=click.Path(path_type=Path),
     callback=tests_folder,
     metavar="DIR",
-    help="A folder of NAME.in files, each with NAME.out (or NAME.ans) expected output.",
+    help="A folder of NAME.in files, each with NAME.out (or NAME.ans) expected output, "
+    "and an optional tests.toml of points and groups.",
 )
 @click.option("--compile-profile", metavar="P", help="Profile of --compile [default: PROFILE].")
 @click.option(
@@ -95,6 +108,21 @@ def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> lis
 )
 @click.option("--exact", is_flag=True, help="Compare outputs byte for byte.")
 @click.option(
+    "--checker",
+    callback=checker_option,
+    metavar="exact|lines|tokens|tokens-nocase|float:TOL|FILE.cpp",
+    help="How outputs are judged [default: lines]; a C++ checker is compiled in the gcc "
+    "profile and called testlib-style.",
+)
+@click.option(
+    "--interactor",
+    type=click.Path(path_type=Path),
+    callback=interactor_option,
+    metavar="FILE.cpp",
+    help="A testlib-style interactor, cross-wired with the submission on every test.",
+)
+@click.option("--stop-on-failure", is_flag=True, help="Skip the tests after one fails.")
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
@@ -105,12 +133,15 @@ def grade(
     profile: str,
     run_command: str,
     compile_command: str | None,
-    cases: list[TestCase],
+    suite: Suite,
     compile_profile: str | None,
     files: list[dict[str, Any]] | None,
     limits: dict[str, Any] | None,
     compile_limits: dict[str, Any] | None,
     exact: bool,
+    checker: Any,
+    interactor: Any,
+    stop_on_failure: bool,
     timeout: float | None,
     as_json: bool,
 ) -> None:
@@ -118,8 +149,9 @@ def grade(
 
     Compiles once with --compile (else only puts the files in place), runs --run on
     every test's input in parallel on the worker host that holds the compiled files,
-    and compares each output with the expected one (trailing whitespace ignored unless
-    --exact). PROFILE runs the tests.
+    and judges each output: compared with the expected one (trailing whitespace ignored
+    unless --exact or another --checker), or by a testlib-style checker or interactor.
+    PROFILE runs the tests.
     """
     compile_step = {
         "profile_name": compile_profile or profile,
@@ -140,11 +172,22 @@ def grade(
     )
     with progress:
         summary = grade_with_progress(
-            cases, run_step, compile_step, files, exact, progress, timeout
+            suite.cases,
+            run_step,
+            compile_step,
+            files,
+            exact,
+            progress,
+            timeout,
+            checker=checker,
+            interactor=interactor,
+            groups=suite.groups,
+            stop_on_failure=stop_on_failure,
         )
     if as_json:
         print_json(summary)
     else:
-        stdout_console().print(report_view(summary))
+        console = stdout_console()
+        console.print(report_view(summary, console.width))
     accepted = summary["verdict"] == "accepted"
     raise click.exceptions.Exit(ExitCode.OK if accepted else ExitCode.FAILED)

@@ -102,7 +102,57 @@ def result_view(result: Mapping[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
-def report_view(report: Mapping[str, Any]) -> RenderableType:
+def points(row: Mapping[str, Any]) -> str:
+    """A test's score out of its points: 1.5/3; "-" when it carries none."""
+    if not row.get("points") and not row.get("score"):
+        return NOTHING
+    return f"{_number(row['score'])}/{_number(row['points'])}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def difference(row: Mapping[str, Any], width: int) -> Text | None:
+    """A wrong answer's first differing line, output and answer, each cut to `width`."""
+    found = row.get("difference")
+    if not found:
+        return None
+    text = Text(f"line {found['line']}:\n", style="dim")
+    for label, key in (("  output:   ", "output"), ("  expected: ", "expected")):
+        shown = "(nothing)" if found[key] is None else shown_text(found[key].encode())
+        room = max(width - len(label), 10)
+        if len(shown) > room:
+            shown = shown[: room - 1] + "…"
+        text.append(label, style="dim")
+        text.append(shown + "\n")
+    return text
+
+
+def tests_table(report: Mapping[str, Any], width: int) -> Table:
+    """One row per test: verdict, score, time, cpu, memory and the checker's message;
+    a wrong answer gets its first differing line under it."""
+    table = Table("test", "verdict", "points", "time", "cpu", "memory", "message")
+    for column in table.columns[2:6]:
+        column.justify = "right"
+    for row in report["tests"]:
+        message = row.get("checker_message") or ""
+        table.add_row(
+            Text(row["name"]),
+            Text(row["verdict"], verdict_style(row["verdict"])),
+            points(row),
+            seconds(row["duration"]),
+            seconds(row["cpu_time"]),
+            size(row["memory_peak"]),
+            Text(shown_text(message.encode())[:width]),
+        )
+        shown = difference(row, width - 4)
+        if shown is not None:
+            table.add_row("", shown.rstrip() or shown, "", "", "", "", "")
+    return table
+
+
+def report_view(report: Mapping[str, Any], width: int = 100) -> RenderableType:
     """A grading report: the compiler's complaint or a table of verdicts, then a summary."""
     verdict = report["verdict"]
     style = verdict_style(verdict)
@@ -111,22 +161,13 @@ def report_view(report: Mapping[str, Any]) -> RenderableType:
         compiled = report["compile"]
         parts.append(stream("compiler output", compiled["stderr"] or compiled["stdout"]))
     else:
-        table = Table("test", "verdict", "time", "cpu", "memory")
-        for column in table.columns[2:]:
-            column.justify = "right"
-        for row in report["tests"]:
-            table.add_row(
-                Text(row["name"]),
-                Text(row["verdict"], verdict_style(row["verdict"])),
-                seconds(row["duration"]),
-                seconds(row["cpu_time"]),
-                size(row["memory_peak"]),
-            )
-        parts.append(table)
+        parts.append(tests_table(report, width))
     summary = Text.assemble(
         (verdict, f"bold {style}"),
         f": {report['passed']}/{report['total']} tests passed",
     )
+    if report.get("max_score"):
+        summary.append(f"; score {_number(report['score'])}/{_number(report['max_score'])}")
     if report["tests"]:
         summary.append(
             f"; max cpu {seconds(report['cpu_time'])}, max memory {size(report['memory_peak'])}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from graderq.limits import check_names
 
 NONE_WORDS = frozenset({"none", "null"})
 EXPECTED_SUFFIXES = (".out", ".ans")
+TESTS_TOML = "tests.toml"
 
 
 def parse_limit_value(text: str) -> int | float | None:
@@ -100,13 +102,23 @@ def files_option(
 
 @dataclass(frozen=True)
 class TestCase:
-    """One test from a tests folder: NAME.in and its expected NAME.out (or NAME.ans)."""
+    """One test from a tests folder: NAME.in and its expected NAME.out (or NAME.ans), and
+    what tests.toml says of it."""
 
     __test__ = False  # not a pytest test class
 
     name: str
     stdin: bytes
     expected: bytes
+    points: float | None = None
+    group: str | None = None
+    limits: dict[str, Any] | None = None
+
+    def as_test(self) -> dict[str, Any]:
+        """The test as client.grade takes it."""
+        test = {"name": self.name, "stdin": self.stdin, "expected": self.expected}
+        extra = {"points": self.points, "group": self.group, "limits": self.limits}
+        return test | {key: value for key, value in extra.items() if value is not None}
 
 
 def natural_key(name: str) -> list[tuple[int, int | str]]:
@@ -142,4 +154,42 @@ def load_tests(folder: Path) -> list[TestCase]:
         if len(expected) > 1:
             raise ValueError(f"test {name!r} has both {name}.out and {name}.ans; keep one")
         cases.append(TestCase(name, inputs[name].read_bytes(), expected[0].read_bytes()))
-    return cases
+    return _with_settings(cases, folder)
+
+
+def read_tests_toml(folder: Path) -> dict[str, Any]:
+    """tests.toml of a tests folder ({} when there is none): [tests.NAME] tables with
+    points, group and limits; [groups.NAME] tables with points (all-or-nothing)."""
+    path = folder / TESTS_TOML
+    if not path.is_file():
+        return {}
+    try:
+        table = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{str(path)!r}: {exc}") from None
+    unknown = set(table) - {"tests", "groups"}
+    if unknown:
+        raise ValueError(f"{str(path)!r}: unknown tables {sorted(unknown)}; known: tests, groups")
+    return table
+
+
+def _with_settings(cases: list[TestCase], folder: Path) -> list[TestCase]:
+    tests = read_tests_toml(folder).get("tests", {})
+    names = {case.name for case in cases}
+    strangers = sorted(set(tests) - names, key=natural_key)
+    if strangers:
+        raise ValueError(f"{TESTS_TOML} names tests that are not in the folder: {strangers}")
+    out = []
+    for case in cases:
+        own = tests.get(case.name, {})
+        unknown = set(own) - {"points", "group", "limits"}
+        if unknown:
+            where = f"{TESTS_TOML}: [tests.{case.name}]"
+            raise ValueError(f"{where} has unknown keys {sorted(unknown)}")
+        out.append(TestCase(case.name, case.stdin, case.expected, **own))
+    return out
+
+
+def load_groups(folder: Path) -> dict[str, Any] | None:
+    """The [groups] of a tests folder's tests.toml, or None."""
+    return read_tests_toml(folder).get("groups") or None

@@ -67,6 +67,15 @@ class Backend(Protocol):
     def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
         """Start the container, feed stdin, collect output, wait for the end."""
 
+    def interact(
+        self, first: str, first_limits: Limits, second: str, second_limits: Limits
+    ) -> tuple[Outcome, Outcome]:
+        """Start two containers at once, each one's stdout feeding the other's stdin, until
+        both end or the first one's realtime passes; their outcomes, in that order."""
+
+    def read_files(self, container: str) -> list[SandboxFile]:
+        """The regular files in the container's working directory."""
+
     def destroy(self, container: str) -> None:
         """Kill and remove the container, its anonymous volumes and its disk; gone is fine."""
 

@@ -28,6 +28,8 @@ class Ending(Enum):
     REALTIME = "realtime"
     OUTPUT = "output"
     CPU = "cpu"
+    PEER = "peer"
+    """Killed because the sandbox it was cross-wired with ended the pair (crosswire.py)."""
 
 
 def communicate(

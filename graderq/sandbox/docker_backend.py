@@ -26,6 +26,7 @@ from graderq.limits import Limits
 from graderq.request import SandboxFile, implied_directories
 from graderq.sandbox import perimeter
 from graderq.sandbox.accounting import Accounting, Usage
+from graderq.sandbox.archives import untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.docker_api import connect, engine_errors, is_local
@@ -261,6 +262,20 @@ class DockerBackend:
             memory_peak=usage.memory_peak,
         )
 
+    def interact(
+        self, first: str, first_limits: Limits, second: str, second_limits: Limits
+    ) -> tuple[Outcome, Outcome]:
+        """Run two created containers at once, cross-wired (see docker_pair.py)."""
+        from graderq.sandbox.docker_pair import interact
+
+        return interact(self, first, first_limits, second, second_limits)
+
+    def read_files(self, container: str) -> list[SandboxFile]:
+        """The regular files under the container's /sandbox (it need not be running)."""
+        with engine_errors("cannot read files from the sandbox"):
+            stream, _ = self.api.get_archive(container, f"{WORKDIR}/.")
+            return untar(b"".join(stream))
+
     def _killer(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._kill_pool is None:
@@ -386,7 +401,8 @@ class DockerBackend:
 
 
 def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
-    """A tar of `files`, streamed entry by entry: regular files 0644, the directories
+    """A tar of `files`, streamed entry by entry: regular files 0644 (0755 if
+    executable), the directories
     they imply 0777, all owned by root.
 
     Nothing but one entry's header is built at a time, and each directory once, so the
@@ -400,7 +416,8 @@ def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
         yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
     for file in files:
         info = tarfile.TarInfo(file.name)
-        info.size, info.mode, info.mtime = len(file.content), 0o644, mtime
+        info.size, info.mtime = len(file.content), mtime
+        info.mode = 0o755 if file.executable else 0o644
         yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         if file.content:
             yield file.content

@@ -28,6 +28,7 @@ class FakeContainer:
 
 
 Script = Callable[[FakeContainer, bytes | None], Outcome]
+PairScript = Callable[[FakeContainer, FakeContainer], tuple[Outcome, Outcome]]
 
 
 def echo(container: FakeContainer, stdin: bytes | None) -> Outcome:
@@ -42,8 +43,11 @@ class FakeBackend:
     volumes, `lost` disks, `images` on the host, `cgroup_dirs`.
     """
 
-    def __init__(self, script: Script = echo, node: str = "fake-node") -> None:
+    def __init__(
+        self, script: Script = echo, node: str = "fake-node", pair_script: PairScript | None = None
+    ) -> None:
         self.script = script
+        self.pair_script = pair_script
         self.node = node
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: set[str] = set()
@@ -73,6 +77,19 @@ class FakeBackend:
         fake = self.containers[container]
         fake.runs += 1
         return self.script(fake, stdin)
+
+    def interact(
+        self, first: str, first_limits: Limits, second: str, second_limits: Limits
+    ) -> tuple[Outcome, Outcome]:
+        if self.pair_script is None:
+            raise NotImplementedError("FakeBackend(pair_script=...) decides cross-wired runs")
+        pair = self.containers[first], self.containers[second]
+        for fake in pair:
+            fake.runs += 1
+        return self.pair_script(*pair)
+
+    def read_files(self, container: str) -> list[SandboxFile]:
+        return list(self.containers[container].files)
 
     def destroy(self, container: str) -> None:
         self.containers.pop(container, None)

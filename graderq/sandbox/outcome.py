@@ -35,10 +35,11 @@ def to_result(outcome: Outcome) -> dict[str, Any]:
     arrives before the kill lands must not change what the result says. A process
     killed by SIGKILL or SIGXCPU that the OOM killer did not kill ran out of CPU time:
     that is a timeout, with its exit code kept, as in epicbox; so is a sandbox graderq
-    killed because all its processes together used up `cputime`.
+    killed because all its processes together used up `cputime`. A sandbox killed because
+    the sandbox it was cross-wired with ended the pair has no exit code and no timeout.
     """
     truncated = outcome.output_truncated or outcome.ending is Ending.OUTPUT
-    killed_by_graderq = truncated or outcome.ending is Ending.REALTIME
+    killed_by_graderq = truncated or outcome.ending in (Ending.REALTIME, Ending.PEER)
     exit_code = None if killed_by_graderq else outcome.exit_code
     timeout = outcome.ending in (Ending.REALTIME, Ending.CPU) or (
         exit_code in KILL_EXIT_CODES and not outcome.oom_killed

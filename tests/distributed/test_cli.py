@@ -88,13 +88,14 @@ def test_grade_a_c_submission(worker: Worker, submission: Path) -> None:
     done = graderq(*args)
     assert done.returncode == 1, done.stdout + done.stderr
     rows = [line.split("│")[1:3] for line in done.stdout.splitlines() if "│" in line]
-    assert [(name.strip(), verdict.strip()) for name, verdict in rows] == [
+    assert [(name.strip(), verdict.strip()) for name, verdict in rows if name.strip()] == [
         ("1", "accepted"),
         ("2", "accepted"),
         ("3", "accepted"),
         ("10", "wrong answer"),
     ]
     assert "wrong answer: 3/4 tests passed" in done.stdout
+    assert "line 1:" in done.stdout  # the wrong answer's first differing line, under its row
 
     report = json.loads(graderq(*args, "--json").stdout)
     assert (report["verdict"], report["passed"], report["total"]) == ("wrong answer", 3, 4)

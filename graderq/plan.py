@@ -1,0 +1,64 @@
+"""Checking what a producer asks to run: steps of a compile_and_run or a grading, and
+test cases. Pure; a bad request is refused before anything is queued."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graderq import scoring
+from graderq.errors import LimitError, RequestError, RequestTypeError
+from graderq.limits import check_names
+from graderq.tasks import STEP_KEYS
+
+
+def step(step: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A checked step: a dict of run_sandbox's arguments but workdir."""
+    if not isinstance(step, Mapping):
+        raise RequestTypeError(f"{what} must be a dict of run_sandbox arguments")
+    unknown = set(step) - STEP_KEYS
+    if unknown:
+        raise RequestError(
+            f"{what} has unknown keys {sorted(unknown)}; allowed: {sorted(STEP_KEYS)}"
+        )
+    if "profile_name" not in step:
+        raise RequestError(f"{what} needs a 'profile_name'")
+    return dict(step)
+
+
+TEST_KEYS = frozenset({"stdin", "expected", "name", "points", "group", "limits"})
+
+
+def test_case(test: Mapping[str, Any], index: int, interactive: bool) -> dict[str, Any]:
+    """A checked test: {'stdin', 'expected', 'limits', 'name', 'points', 'group'}; an
+    interactive test needs no 'expected' (its interactor judges)."""
+    if not isinstance(test, Mapping) or not ("expected" in test or interactive):
+        raise RequestError(
+            f"tests[{index}] must be a dict with 'expected' (and 'stdin', 'name', 'points', "
+            "'group', 'limits')"
+        )
+    unknown = set(test) - TEST_KEYS
+    if unknown:
+        raise RequestError(f"tests[{index}] has unknown keys {sorted(unknown)}")
+    expected = test.get("expected", b"")
+    if not isinstance(expected, str | bytes):
+        raise RequestTypeError(f"tests[{index}]['expected'] must be bytes or str")
+    limits = test.get("limits")
+    if limits is not None:
+        if not isinstance(limits, Mapping):
+            raise LimitError(f"tests[{index}]['limits'] must be a dict")
+        check_names(limits)
+    return {
+        "stdin": test.get("stdin"),
+        "expected": expected,
+        "limits": None if limits is None else dict(limits),
+        "name": test.get("name"),
+        **scoring.check_test(test, index),
+    }
+
+
+def over(limits: Mapping[str, Any] | None, own: Mapping[str, Any] | None) -> Any:
+    """A test's own limits over the run's, name by name."""
+    if own is None:
+        return None if limits is None else dict(limits)
+    return dict(limits or {}) | dict(own)

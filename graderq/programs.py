@@ -1,0 +1,153 @@
+"""A teacher's programs beside a grading: a checker or an interactor, with its compile step.
+
+A program is {'profile_name', 'command', 'files', 'limits', 'compile'}; `compile` is an
+optional step {'profile_name', 'command', 'limits'} run once over the files. A program's
+ready files (its files, or what its compile step left in /sandbox) are kept in the
+result backend's Redis under its hash, so that a problem's checker is compiled once
+while the key lives (result_expires), whichever node grades, and each worker process
+reads them once. Checking requests is pure; `prepare` and `ready_files` run on workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from kombu.utils.json import dumps, loads
+
+from graderq import keys
+from graderq.errors import CheckerSpecError, GraderqError, LimitError, RequestError
+from graderq.limits import check_names
+from graderq.request import parse_files
+
+PROGRAM_KEYS = frozenset({"profile_name", "command", "files", "limits", "compile"})
+COMPILE_KEYS = frozenset({"profile_name", "command", "limits"})
+CACHED_PROGRAMS = 16
+"""Ready programs a worker process keeps in memory."""
+_cache: dict[str, list[dict[str, Any]]] = {}
+
+
+class ProgramLost(GraderqError):
+    """A program's ready files are gone from the result backend (expired mid-grading)."""
+
+
+def parse_program(value: Any, what: str) -> dict[str, Any]:
+    """A checked program dict (files as file dicts); CheckerSpecError naming `what`."""
+    if not isinstance(value, Mapping):
+        raise CheckerSpecError(f"{what} must be a dict with 'profile_name' and 'command'")
+    unknown = set(value) - PROGRAM_KEYS
+    if unknown:
+        raise CheckerSpecError(
+            f"{what} has unknown keys {sorted(unknown)}; allowed: {sorted(PROGRAM_KEYS)}"
+        )
+    program = _step(value, what)
+    try:
+        files = parse_files(value.get("files") or [])
+    except RequestError as exc:
+        raise CheckerSpecError(f"{what}: {exc}") from None
+    program["files"] = [file.model_dump() for file in files]
+    compile_step = value.get("compile")
+    if compile_step is not None:
+        if not isinstance(compile_step, Mapping) or set(compile_step) - COMPILE_KEYS:
+            raise CheckerSpecError(f"{what}['compile'] must be a dict of {sorted(COMPILE_KEYS)}")
+        compile_step = _step(compile_step, f"{what}['compile']")
+    program["compile"] = compile_step
+    return program
+
+
+def _step(value: Mapping[str, Any], what: str) -> dict[str, Any]:
+    for key in ("profile_name", "command"):
+        if not isinstance(value.get(key), str) or not value[key]:
+            raise CheckerSpecError(f"{what} needs {key!r} (a non-empty str)")
+    limits = value.get("limits")
+    if limits is not None:
+        if not isinstance(limits, Mapping):
+            raise CheckerSpecError(f"{what}['limits'] must be a dict")
+        try:
+            check_names(limits)
+        except LimitError as exc:
+            raise CheckerSpecError(f"{what}: {exc}") from None
+        limits = dict(limits)
+    return {"profile_name": value["profile_name"], "command": value["command"], "limits": limits}
+
+
+def program_hash(program: Mapping[str, Any]) -> str:
+    """What identifies a program's ready files: its compile step, its profile and files."""
+    digest = hashlib.sha256()
+    shape = {
+        "compile": program.get("compile"),
+        "profile_name": program["profile_name"],
+        "files": [
+            (file["name"], hashlib.sha256(file["content"]).hexdigest(), file.get("executable"))
+            for file in program["files"]
+        ],
+    }
+    digest.update(json.dumps(shape, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def reference(program: Mapping[str, Any]) -> dict[str, Any]:
+    """What a test's task needs of a program: all but its files, and its hash."""
+    return {key: program[key] for key in ("profile_name", "command", "limits")} | {
+        "hash": program_hash(program)
+    }
+
+
+def prepare(engine: Any, program: Mapping[str, Any], node: str | None) -> str | None:
+    """Make a program's ready files available under its hash (compiling it if it has a
+    compile step and no ready files are kept yet); an error message if it failed."""
+    from graderq.grading import run_failed
+    from graderq.records import redis_client
+    from graderq.settings import get_settings
+
+    name = program_hash(program)
+    client = redis_client()
+    ttl = int(get_settings().result_expires)
+    if client.expire(keys.PROGRAM + name, ttl):
+        return None
+    files = list(program["files"])
+    step = program.get("compile")
+    if step is not None:
+        workdir = engine.open_workdir(node=node)
+        try:
+            compiled = engine.run(workdir=workdir, files=files, **step)
+            if run_failed(compiled):
+                return "compile step failed: " + first_line(
+                    compiled["stderr"] or compiled["stdout"]
+                )
+            files = engine.workdir_files(workdir, step["profile_name"])
+        finally:
+            engine.close_workdir(workdir)
+    client.set(keys.PROGRAM + name, dumps(files), ex=ttl)
+    _remember(name, files)
+    return None
+
+
+def ready_files(reference: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ready files of a program prepared earlier, from this process's memory or Redis."""
+    from graderq.records import redis_client
+
+    name = reference["hash"]
+    if name not in _cache:
+        stored = redis_client().get(keys.PROGRAM + name)
+        if stored is None:
+            raise ProgramLost(f"the ready files of program {name[:12]} are gone; grade again")
+        _remember(name, loads(stored))
+    return _cache[name]
+
+
+def _remember(name: str, files: list[dict[str, Any]]) -> None:
+    while len(_cache) >= CACHED_PROGRAMS:
+        _cache.pop(next(iter(_cache)))
+    _cache[name] = files
+
+
+def first_line(data: bytes | str, limit: int = 500) -> str:
+    """The first non-empty line of a program's message, cut to `limit` characters."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""

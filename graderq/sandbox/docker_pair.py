@@ -1,0 +1,112 @@
+"""Two created sandbox containers on one Docker daemon, started together, cross-wired.
+
+DockerBackend.interact's body: attach both, start both, pump bytes between them
+(crosswire.py), kill whichever is still running when the pair ends, then inspect both.
+The first container's limits bound the pair's realtime and CPU watch (it is the
+submission); each keeps its own output cap, and its own limits in the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from graderq.limits import Limits
+from graderq.sandbox.communicate import Ending, drain
+from graderq.sandbox.crosswire import Side, crosswire, wire
+from graderq.sandbox.docker_api import engine_errors
+from graderq.sandbox.outcome import Outcome
+
+if TYPE_CHECKING:
+    from graderq.sandbox.docker_backend import DockerBackend
+
+DRAIN_GRACE = 1.0
+WAIT_GRACE = 30.0
+ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+
+
+def interact(
+    backend: DockerBackend, first: str, first_limits: Limits, second: str, second_limits: Limits
+) -> tuple[Outcome, Outcome]:
+    """Run containers `first` and `second` at once, each one's stdout feeding the other's
+    stdin; their outcomes, in that order."""
+    api = backend.api
+    with engine_errors("cannot run the cross-wired sandboxes"):
+        attached = [api.attach_socket(container, params=ATTACH) for container in (first, second)]
+        sides = [
+            Side(getattr(a, "_sock", a), limits.output)
+            for a, limits in zip(attached, (first_limits, second_limits), strict=True)
+        ]
+        wire(*sides)
+        try:
+            api.start(second)
+            api.start(first)
+            started = time.monotonic()
+            cpu = _begin(backend, first, first_limits)
+            deadline = None if first_limits.realtime is None else started + first_limits.realtime
+            endings = crosswire(sides[0], sides[1], deadline, cpu[1])
+            _stop(
+                backend,
+                [c for c, s in zip((first, second), sides, strict=True) if not s.ended],
+                sides,
+            )
+        finally:
+            for handle, side in zip(attached, sides, strict=True):
+                with contextlib.suppress(OSError):
+                    handle.close()
+                    side.sock.close()
+        first_outcome = _outcome(backend, first, sides[0], endings.first, cpu[0])
+        second_outcome = _outcome(backend, second, sides[1], endings.second, None)
+    return first_outcome, second_outcome
+
+
+def _begin(backend: DockerBackend, container: str, limits: Limits) -> tuple[Any, Any]:
+    """(cpu seconds before, over-budget check) of the first container, if accounted."""
+    cgroup = backend._cgroups.get(container)
+    accounting = backend.accounting if cgroup else None
+    if accounting is None or cgroup is None:
+        return None, None
+    before = accounting.begin(cgroup)
+    watch = None if limits.cputime is None else accounting.watch(cgroup, before + limits.cputime)
+    return before, watch
+
+
+def _stop(backend: DockerBackend, running: list[str], sides: list[Side]) -> None:
+    """Kill the containers still running, reading on while their output drains."""
+    if not running:
+        return
+    killing = [backend._killer().submit(backend._kill, container) for container in running]
+    for side in sides:
+        if not side.ended:
+            drain(side.sock, side.demuxer, DRAIN_GRACE)
+    for future in killing:
+        future.result()
+
+
+def _outcome(
+    backend: DockerBackend, container: str, side: Side, ending: Ending, cpu_before: Any
+) -> Outcome:
+    from graderq.sandbox.docker_backend import NO_USAGE, _duration
+
+    api = backend.api
+    state = api.inspect_container(container)["State"]
+    if state.get("Running"):
+        api.wait(container, timeout=WAIT_GRACE)
+        state = api.inspect_container(container)["State"]
+    cgroup = backend._cgroups.get(container)
+    accounting = backend.accounting if cgroup else None
+    usage = NO_USAGE
+    if accounting is not None and cgroup is not None and cpu_before is not None:
+        usage = accounting.usage(cgroup, cpu_before)
+    return Outcome(
+        exit_code=state.get("ExitCode"),
+        stdout=side.demuxer.stdout,
+        stderr=side.demuxer.stderr,
+        duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
+        oom_killed=bool(state.get("OOMKilled")),
+        ending=ending,
+        output_truncated=side.demuxer.truncated,
+        cpu_time=usage.cpu_time,
+        memory_peak=usage.memory_peak,
+    )
