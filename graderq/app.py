@@ -62,7 +62,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": False,
         "task_send_sent_event": False,
         "worker_send_task_events": True,
-        "task_time_limit": settings.task_time_limit,
+        "task_time_limit": settings.task_time_limit + settings.result_retry_for,
         "task_soft_time_limit": settings.task_time_limit - settings.task_time_margin,
         "worker_hijack_root_logger": False,
     }

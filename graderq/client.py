@@ -141,7 +141,10 @@ def _send(
         final = signature.tasks[-1] if isinstance(signature, _chain) else signature
         task_id = task_id or uuid()
         final.set(task_id=task_id)
-        records.issue(task_id, spec, tenant if queue != DEFAULT_QUEUE else None)
+        if records.issue(task_id, spec, tenant if queue != DEFAULT_QUEUE else None):
+            # A new tenant: every worker consumes its queue from now on (and workers
+            # started later read the tenants from Redis).
+            app.control.add_consumer(queue, reply=False)
         return signature.apply_async(**options)
 
 

@@ -64,8 +64,9 @@ def count_delivery(task_id: str, retries: int = 0) -> None:
         )
 
 
-def issue(task_id: str, callback: dict[str, Any] | None = None, tenant: str | None = None) -> None:
-    """Record that graderq issued `task_id`, its callback and its tenant; before it is sent."""
+def issue(task_id: str, callback: dict[str, Any] | None = None, tenant: str | None = None) -> bool:
+    """Record that graderq issued `task_id`, its callback and its tenant; before it is
+    sent. True if the tenant is new."""
     ttl = int(get_settings().result_expires)
     with redis_client().pipeline() as pipe:
         pipe.set(keys.ISSUED + task_id, "1", ex=ttl)
@@ -73,7 +74,8 @@ def issue(task_id: str, callback: dict[str, Any] | None = None, tenant: str | No
             pipe.set(keys.CALLBACK + task_id, dumps(callback), ex=ttl)
         if tenant is not None:
             pipe.sadd(keys.TENANTS, tenant)
-        pipe.execute()
+        done = pipe.execute()
+    return tenant is not None and bool(done[-1])
 
 
 def tenants() -> list[str]:

@@ -42,7 +42,9 @@ def worker_settings(settings: Settings) -> Settings:
 
 def time_limits(limits: Any, settings: Settings) -> tuple[float, float] | None:
     """(hard, soft) seconds for a task whose sandbox asks for `limits`, or None (the
-    app's task_time_limit) when the request is bad or its realtime unbounded."""
+    app's task_time_limit) when the request is bad or its realtime unbounded. The soft
+    limit is a margin above the realtime; the hard one another margin above, plus the
+    time a result may wait for the result backend (GRADERQ_RESULT_RETRY_FOR)."""
     checked = worker_settings(settings)
     try:
         realtime = merge(limits, checked.default_limits, checked.limit_ceilings).realtime
@@ -51,7 +53,8 @@ def time_limits(limits: Any, settings: Settings) -> tuple[float, float] | None:
     if realtime is None:
         return None
     margin = settings.task_time_margin
-    return realtime + 2 * margin, realtime + margin
+    # The hard limit leaves room to store the result through a backend outage too.
+    return realtime + 2 * margin + settings.result_retry_for, realtime + margin
 
 
 class WorkerRequest(Request):

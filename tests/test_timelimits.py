@@ -6,15 +6,15 @@ from graderq.timelimits import time_limits, worker_settings
 
 
 def settings(**changes: object) -> Settings:
-    return Settings(task_time_limit=600, task_time_margin=30, **changes)
+    return Settings(task_time_limit=600, task_time_margin=30, result_retry_for=90, **changes)
 
 
 def test_limits_follow_the_realtime_under_the_workers_defaults() -> None:
-    assert time_limits(None, settings()) == (5 + 60, 5 + 30)
-    assert time_limits({"cputime": 2}, settings()) == (10 + 60, 10 + 30)
-    assert time_limits({"realtime": 3}, settings()) == (3 + 60, 3 + 30)
+    assert time_limits(None, settings()) == (5 + 60 + 90, 5 + 30)
+    assert time_limits({"cputime": 2}, settings()) == (10 + 60 + 90, 10 + 30)
+    assert time_limits({"realtime": 3}, settings()) == (3 + 60 + 90, 3 + 30)
     worker = settings(default_limits=Limits(realtime=20))
-    assert time_limits(None, worker) == (20 + 60, 20 + 30)
+    assert time_limits(None, worker) == (20 + 60 + 90, 20 + 30)
 
 
 def test_unbounded_or_bad_limits_leave_the_apps_task_time_limit() -> None:

@@ -297,7 +297,8 @@ def test_each_worker_ran_only_its_own_tasks(
     assert tasks["graderq.compile_and_run"] == tasks["graderq.judge"] == gradings
     # Every test case of every grading, pinned to the node's queue, ran here, and the
     # webhook test's run; its webhook was delivered twice (a 500, then a 200).
-    assert tasks["graderq.run_sandbox"] == gradings * TESTS_PER_GRADING + 1
+    assert tasks["graderq.run_test"] == gradings * TESTS_PER_GRADING
+    assert tasks["graderq.run_sandbox"] == 1
     assert (tasks["graderq.deliver_webhook"], received["graderq.deliver_webhook"]) == (1, 2)
 
     worker_log = site.worker.output()
