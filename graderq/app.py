@@ -14,9 +14,21 @@ from graderq.results import backend_url
 from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
 from graderq.settings import Settings, get_settings
 
+RABBITMQ_QUEUES = {
+    "classic": {},
+    "priority": {"task_queue_max_priority": 10},
+    "quorum": {
+        "task_default_queue_type": "quorum",
+        "task_create_missing_queue_type": "quorum",
+        "worker_detect_quorum_queues": True,
+    },
+}
+"""Celery's settings for each kind of RabbitMQ queue (GRADERQ_RABBITMQ_QUEUES)."""
+
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery's configuration for `settings`."""
+    amqp = settings.broker_url.startswith(("amqp://", "amqps://", "pyamqp://"))
     timeouts = {
         "socket_timeout": settings.broker_timeout,
         "socket_connect_timeout": settings.broker_timeout,
@@ -65,6 +77,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": settings.task_time_limit + settings.result_retry_for,
         "task_soft_time_limit": settings.task_time_limit - settings.task_time_margin,
         "worker_hijack_root_logger": False,
+        **(RABBITMQ_QUEUES[settings.rabbitmq_queues] if amqp else {}),
     }
 
 

@@ -39,7 +39,7 @@ from graderq.routing import DEFAULT_QUEUE
 from graderq.settings import get_settings
 from graderq.tasks import compile_and_run as compile_and_run_task
 from graderq.tasks import create_workdir, judge, remove_workdir, run_sandbox
-from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, tenant_queue
+from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, consume, tenant_queue
 from graderq.unavailable import reachable
 from graderq.workdir import WorkingDirectory, as_workdir
 
@@ -144,7 +144,7 @@ def _send(
         if records.issue(task_id, spec, tenant if queue != DEFAULT_QUEUE else None):
             # A new tenant: every worker consumes its queue from now on (and workers
             # started later read the tenants from Redis).
-            app.control.add_consumer(queue, reply=False)
+            consume(app, queue)
         return signature.apply_async(**options)
 
 

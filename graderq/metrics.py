@@ -1,8 +1,8 @@
 """A worker's Prometheus metrics, served on GRADERQ_METRICS_PORT by its main process.
 
 Pool processes record into files of prometheus-client's multiprocess mode (the main
-process sets PROMETHEUS_MULTIPROC_DIR before anything imports prometheus_client, see
-graderq.worker). The main process serves their sum, and reads at each scrape what it
+process sets PROMETHEUS_MULTIPROC_DIR before this module is imported, see
+graderq.worker.metrics_dir). The main process serves their sum, and reads at each scrape what it
 knows itself: the sandboxes running, each tenant's queue depth, the disk dir's free
 bytes.
 """

@@ -42,17 +42,18 @@ class ResultStore(RedisBackend):
         pause = 0.5
         while True:
             try:
-                return super().store_result(task_id, result, state, *args, **kwargs)
+                try:
+                    return super().store_result(task_id, result, state, *args, **kwargs)
+                except STORE_ERRORS as exc:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        give_up(task_id, state, patience, exc)
+                        raise
+                    log.warning("result of %s not stored (%s); trying again", task_id, exc)
+                    time.sleep(min(pause, left))
+                    pause = min(pause * 2, 10.0)
             except SoftTimeLimitExceeded:
                 continue  # Celery's soft limit fell while Redis was away: the task is done
-            except STORE_ERRORS as exc:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    give_up(task_id, state, patience, exc)
-                    raise
-                log.warning("result of %s not stored (%s); trying again", task_id, exc)
-                time.sleep(min(pause, left))
-                pause = min(pause * 2, 10.0)
 
 
 def give_up(task_id: str, state: str, patience: float, exc: BaseException) -> None:

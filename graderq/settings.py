@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
 
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
+    rabbitmq_queues: Literal["classic", "priority", "quorum"] = Field(
+        "classic",
+        description="RabbitMQ's kind of queue: classic, priority (classic with 10 "
+        "priorities), or quorum (replicated; give it a delivery-limit policy).",
+    )
     result_backend: str = Field(
         "redis://127.0.0.1:6379/1", description="Celery result backend URL (Redis)."
     )

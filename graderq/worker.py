@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -25,7 +26,7 @@ from graderq.engine import Engine
 from graderq.errors import GraderqError
 from graderq.routing import node_queue
 from graderq.settings import Settings, get_settings
-from graderq.tenants import tenant_queue
+from graderq.tenants import consume, tenant_queue
 from graderq.timelimits import worker_settings
 
 log = logging.getLogger("graderq.worker")
@@ -65,8 +66,10 @@ class Chore(threading.Thread):
         while True:
             try:
                 self.work()
-            except (GraderqError, redis.RedisError):
-                log.exception("graderq %s failed", self.name)
+            except redis.RedisError as exc:
+                log.warning("%s: Redis is away (%s)", self.name, exc)
+            except GraderqError:
+                log.exception("%s failed", self.name)
             if self.stopped.wait(self.every):
                 return
 
@@ -105,9 +108,7 @@ class Housekeeping:
         for tenant in records.tenants():
             queue = tenant_queue(tenant)
             if queue not in known:
-                self.worker.app.control.add_consumer(
-                    queue, destination=[self.worker.hostname], reply=False
-                )
+                consume(self.worker.app, queue, [self.worker.hostname])
 
     def sweep(self) -> None:
         from graderq.sandbox.janitor import check_room, sweep
@@ -139,8 +140,9 @@ class GraderqNode(bootsteps.StartStopStep):
             queues += [tenant_queue(tenant) for tenant in records.tenants()]
         except redis.RedisError:
             log.warning("tenants unknown (Redis away): their queues are added later")
+        table = worker.app.amqp.queues
         for queue in queues:
-            worker.app.amqp.queues.select_add(queue)
+            table.select_add(table.new_missing(queue))  # declared as the app declares any
         if get_settings().metrics_port is not None:
             metrics_dir()
         log.info("graderq worker on node %s consumes %s", self.node, ", ".join(queues))
@@ -159,14 +161,17 @@ class GraderqNode(bootsteps.StartStopStep):
 
 
 def metrics_dir() -> None:
-    """A fresh directory for the pool processes' metric files, set before the pool forks
-    and before anything imports prometheus_client (its multiprocess mode)."""
+    """A fresh directory for the pool processes' metric files (prometheus-client's
+    multiprocess mode), set before the pool forks and before graderq.metrics is imported."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
         prefix="graderq-metrics-"
     )
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:  # imported already (Flower's celery plugin does): choose again
+        values.ValueClass = values.get_value_class()
 
 
 class Leases:
