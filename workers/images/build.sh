@@ -95,7 +95,8 @@ build() {  # build TAG: build it (after what it is FROM) unless present
     from=$(awk 'toupper($1) == "FROM" {print $2; exit}' "$here/$file")
     [ -n "$(dockerfile_of "$from")" ] && build "$from"
   fi
-  if [ -z "$force" ] && docker image inspect "$tag" >/dev/null 2>&1; then
+  # --force rebuilds the images asked for, never what they are FROM.
+  if { [ -z "$force" ] || [ -z "${named[$tag]:-}" ]; } && docker image inspect "$tag" >/dev/null 2>&1; then
     return
   fi
   echo "[images] building $tag ($mode)"
@@ -103,7 +104,8 @@ build() {  # build TAG: build it (after what it is FROM) unless present
   if [ "$tag" = "$base" ] && [ "$mode" = offline ]; then
     build_base_offline
   else
-    docker build -q -t "$tag" -f "$here/$file" "$here" >/dev/null
+    docker build -q -t "$tag" -f "$here/$file" "$here" >/tmp/graderq-image-build.log 2>&1 \
+      || { tail -30 /tmp/graderq-image-build.log >&2; exit 1; }
   fi
   echo "[images] built $tag in $((SECONDS - started)) s"
 }
@@ -111,4 +113,6 @@ build() {  # build TAG: build it (after what it is FROM) unless present
 if [ ${#wanted[@]} -eq 0 ]; then
   for entry in "${images[@]}"; do read -r tag _ <<<"$entry"; wanted+=("$tag"); done
 fi
+declare -A named=()
+for tag in "${wanted[@]}"; do named[$tag]=1; done
 for tag in "${wanted[@]}"; do build "$tag"; done
