@@ -24,6 +24,7 @@ from graderq import records
 from graderq.app import app
 from graderq.callbacks import callback_spec
 from graderq.errors import (
+    LanguageError,
     NoWorker,
     RequestError,
     RequestTypeError,
@@ -31,6 +32,7 @@ from graderq.errors import (
     WaitInsideTask,
     WorkdirLost,
 )
+from graderq.languages import get_language, load_languages
 from graderq.settings import get_settings
 from graderq.tasks import PROGRESS, STEP_KEYS, create_workdir, judge, remove_workdir, run_sandbox
 from graderq.tasks import compile_and_run as compile_and_run_task
@@ -264,23 +266,35 @@ def _test_case(test: Mapping[str, Any], index: int) -> tuple[Any, dict[str, Any]
 
 
 def grade(
-    run: Mapping[str, Any],
-    tests: Sequence[Mapping[str, Any]],
+    run: Mapping[str, Any] | None = None,
+    tests: Sequence[Mapping[str, Any]] | None = None,
     compile: Mapping[str, Any] | None = None,
     files: Sequence[Mapping[str, Any]] | None = None,
     exact: bool = False,
     *,
     callback: Any = None,
+    language: str | None = None,
+    source: str | bytes | None = None,
 ) -> AsyncResult:
     """Grade a submission through the queue: compile once, run every test in parallel.
 
     `run` and `compile` are steps (profile_name, command, limits); each test is
     {'stdin', 'expected', 'name'}. Without `compile` the files are only put in place.
-    Returns at once; `.get()` (or `wait(handle, progress=...)`) gives
-    graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', and per
-    test its verdict and figures. Outputs match when equal but for trailing
+    Or name a `language` of the catalogue (configs/languages.toml) and give its
+    `source`: the catalogue's profiles and commands compile and run it, and `files`
+    are put beside it. Returns at once; `.get()` (or `wait(handle, progress=...)`)
+    gives graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', and
+    per test its verdict and figures. Outputs match when equal but for trailing
     whitespace, or byte for byte with `exact=True`.
     """
+    if language is not None:
+        run, compile, files = _language_steps(language, source, run, compile, files)
+    elif source is not None:
+        raise LanguageError("source= needs language=; without one, pass the source in files")
+    if run is None:
+        raise RequestError("grade needs a run step, or language= and source=")
+    if tests is None:
+        raise RequestError("grade needs tests: a list of {'stdin', 'expected', 'name'}")
     run_step = _step(run, "run")
     if "stdin" in run_step:
         raise RequestError("run must not have 'stdin': each test gives its own")
@@ -296,3 +310,22 @@ def grade(
         compile_and_run_task.s(compile_step, steps, list(files) if files is not None else None),
         final,
     ).apply_async()
+
+
+def _language_steps(
+    language: Any,
+    source: Any,
+    run: Any,
+    compile: Any,
+    files: Sequence[Mapping[str, Any]] | None,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """The run step, compile step and files of a submission in a catalogue language."""
+    if run is not None or compile is not None:
+        raise LanguageError(
+            "give language= or run/compile steps, not both: the language's catalogue "
+            "entry says how to compile and run"
+        )
+    if source is None:
+        raise LanguageError(f"language={language!r} needs source=, the program's text")
+    entry = get_language(language, load_languages(get_settings().languages_file))
+    return entry.run_step(), entry.compile_step(), entry.files(source, files)
