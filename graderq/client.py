@@ -28,6 +28,7 @@ from graderq.callbacks import callback_spec
 from graderq.errors import (
     BackendUnavailable,
     CheckerSpecError,
+    LanguageError,
     NoWorker,
     RequestError,
     RequestTypeError,
@@ -252,8 +253,8 @@ def compile_and_run(
 
 
 def grade(
-    run: Mapping[str, Any],
-    tests: Sequence[Mapping[str, Any]],
+    run: Mapping[str, Any] | None = None,
+    tests: Sequence[Mapping[str, Any]] | None = None,
     compile: Mapping[str, Any] | None = None,
     files: Sequence[Mapping[str, Any]] | None = None,
     exact: bool = False,
@@ -265,15 +266,19 @@ def grade(
     stop_on_failure: bool = False,
     tenant: str = DEFAULT_TENANT,
     priority: int | None = None,
+    language: str | None = None,
+    source: str | bytes | None = None,
 ) -> AsyncResult:
     """Grade a submission through the queue: compile once, run every test in parallel.
 
     `run` and `compile` are steps (profile_name, command, limits); each test is
     {'stdin', 'expected', 'name'}, and may carry 'points', a 'group' and its own
     'limits' (over the run's, name by name). Without `compile` the files are only put
-    in place. Returns at once; `.get()` (or `wait(handle, progress=...)`) gives
-    graderq.grading.report's dict: an overall 'verdict', 'passed'/'total', 'score'/
-    'max_score', 'groups', and per test its verdict, points and figures.
+    in place. Or name a `language` of the catalogue (configs/languages.toml) and give
+    its `source`: the catalogue's profiles and commands compile and run it, and `files`
+    are put beside it. Returns at once; `.get()` (or `wait(handle, progress=...)`)
+    gives graderq.grading.report's dict: an overall 'verdict', 'passed'/'total',
+    'score'/'max_score', 'groups', and per test its verdict, points and figures.
 
     `checker`: "lines" (the default: equal but for trailing whitespace), "exact" (also
     `exact=True`), "tokens", "tokens-nocase", "float" or {"float": {"abs", "rel"}}, or a
@@ -281,7 +286,16 @@ def grade(
     `interactor`: such a program, cross-wired with the submission on every test.
     `groups`: {NAME: {'points': P}} makes a group of tests all-or-nothing.
     `stop_on_failure`: once a test fails, the later ones are skipped.
+    `tenant` and `priority`: as for `submit`.
     """
+    if language is not None:
+        run, compile, files = plan.language_steps(language, source, run, compile, files)
+    elif source is not None:
+        raise LanguageError("source= needs language=; without one, pass the source in files")
+    if run is None:
+        raise RequestError("grade needs a run step, or language= and source=")
+    if tests is None:
+        raise RequestError("grade needs tests: a list of {'stdin', 'expected', 'name'}")
     run_step = plan.step(run, "run")
     if "stdin" in run_step:
         raise RequestError("run must not have 'stdin': each test gives its own")

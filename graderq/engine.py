@@ -89,9 +89,19 @@ class Engine:
             known = ", ".join(sorted(self.profiles)) or "none"
             raise ProfileError(f"Profile not found: {name!r} (configured: {known})") from None
 
-    def limits(self, limits: Mapping[str, Any] | None) -> limits_.Limits:
-        """Merge over the settings' defaults and check against its ceilings."""
-        return limits_.merge(limits, self.settings.default_limits, self.settings.limit_ceilings)
+    def limits(
+        self, limits: Mapping[str, Any] | None, profile: Profile | None = None
+    ) -> limits_.Limits:
+        """Merge over the profile's limits, and those over the settings' defaults; check
+        against the settings' ceilings, lowered by the profile's."""
+        settings = self.settings
+        defaults = limits_.profile_defaults(
+            settings.default_limits, profile.limits if profile else None
+        )
+        ceilings = limits_.lower_ceilings(
+            settings.limit_ceilings, profile.ceilings if profile else None
+        )
+        return limits_.merge(limits, defaults, ceilings)
 
     def _check_size(self, files: list[SandboxFile], stdin: bytes | None) -> None:
         settings = self.settings
@@ -116,7 +126,7 @@ class Engine:
         command = parse_command(command) or profile.command or "true"
         checked_files = parse_files(files)
         self._check_size(checked_files, None)
-        checked_limits = self.limits(limits)
+        checked_limits = self.limits(limits, profile)
         if workdir is not None:
             self.backend.check_workdir(workdir.volume)
         volume = workdir.volume if workdir else None

@@ -5,6 +5,8 @@
     │   ├── FileError             a file to write is malformed
     │   ├── LimitError            a limit is unknown, malformed, or above a ceiling
     │   ├── ProfileError          an unknown or malformed profile
+    │   ├── LanguageError         an unknown language id, or a language request that is
+    │   │                         malformed (no source, or commands given as well)
     │   ├── WorkdirError          a malformed workdir handle, or one of another host
     │   ├── CallbackError         a callback that is neither a signature nor a URL
     │   ├── TenantError           a malformed tenant name or priority
@@ -48,6 +50,11 @@ class LimitError(RequestError):
 
 class ProfileError(RequestError):
     """A profile is unknown, or its definition is malformed."""
+
+
+class LanguageError(RequestError):
+    """A language id is unknown, the catalogue is malformed, or a request names a
+    language but no source, or commands of its own as well."""
 
 
 class WorkdirError(RequestError):

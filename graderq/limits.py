@@ -4,6 +4,10 @@ A request's limits merge over the defaults exactly as in epicbox: names not give
 the default, and when `realtime` is not given it becomes 5 x `cputime`. `processes`
 of None or -1 means unlimited. Ceilings reject, never clamp: a grader must know the
 limit its submission really ran under.
+
+A profile's own limits sit between the two: `profile_defaults` lays them over the
+operator's defaults (request > profile > operator), and `lower_ceilings` lets a
+profile's ceilings lower, never raise, the operator's.
 """
 
 from __future__ import annotations
@@ -165,3 +169,23 @@ def check_ceilings(limits: Limits, ceilings: Ceilings) -> None:
         if value is None or value > cap:
             shown = "unlimited" if value is None else repr(value)
             raise LimitError(f"limit {name!r} is {shown}, above the operator's ceiling of {cap!r}")
+
+
+def profile_defaults(defaults: Limits, overrides: Mapping[str, Any] | None) -> Limits:
+    """The operator's defaults with a profile's own limits merged over them (epicbox's
+    rules: a profile's cputime without a realtime gives it 5 x cputime)."""
+    return defaults if not overrides else merge(overrides, defaults)
+
+
+def lower_ceilings(ceilings: Ceilings, lower: Mapping[str, Any] | None) -> Ceilings:
+    """The operator's ceilings, each lowered to a profile's where that one is lower.
+
+    A profile's ceiling above the operator's, or None, leaves the operator's in force.
+    """
+    if not lower:
+        return ceilings
+    check_names(lower)
+    values = ceilings.model_dump()
+    for name, cap in Ceilings.model_validate(lower).model_dump(exclude_none=True).items():
+        values[name] = cap if values[name] is None else min(values[name], cap)
+    return Ceilings.model_validate(values)

@@ -3,12 +3,14 @@ test cases. Pure; a bad request is refused before anything is queued."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graderq import scoring
-from graderq.errors import LimitError, RequestError, RequestTypeError
+from graderq.errors import LanguageError, LimitError, RequestError, RequestTypeError
+from graderq.languages import get_language, load_languages
 from graderq.limits import check_names
+from graderq.settings import get_settings
 from graderq.tasks import STEP_KEYS
 
 
@@ -62,3 +64,22 @@ def over(limits: Mapping[str, Any] | None, own: Mapping[str, Any] | None) -> Any
     if own is None:
         return None if limits is None else dict(limits)
     return dict(limits or {}) | dict(own)
+
+
+def language_steps(
+    language: Any,
+    source: Any,
+    run: Any,
+    compile: Any,
+    files: Sequence[Mapping[str, Any]] | None,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """The run step, compile step and files of a submission in a catalogue language."""
+    if run is not None or compile is not None:
+        raise LanguageError(
+            "give language= or run/compile steps, not both: the language's catalogue "
+            "entry says how to compile and run"
+        )
+    if source is None:
+        raise LanguageError(f"language={language!r} needs source=, the program's text")
+    entry = get_language(language, load_languages(get_settings().languages_file))
+    return entry.run_step(), entry.compile_step(), entry.files(source, files)

@@ -1,4 +1,9 @@
-"""Profiles: a named Docker image with the user and the isolation it runs under."""
+"""Profiles: a named Docker image with the user and the isolation it runs under.
+
+A profile may carry its own default `limits` and `ceilings` (a JVM needs more memory
+and processes than a C program). They merge as request > profile > the operator's
+defaults, and a profile's ceiling only ever lowers the operator's (graderq.limits).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from typing import Any
 from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
-from graderq.errors import ProfileError
+from graderq.errors import LimitError, ProfileError
+from graderq.limits import Ceilings, check_names, merge
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -23,12 +29,37 @@ class Profile:
     user: str = "root"
     read_only: bool = False
     network_disabled: bool = True
+    limits: dict[str, Any] | None = None
+    """This profile's default limits, over the operator's (a request's go over them)."""
+    ceilings: dict[str, Any] | None = None
+    """This profile's ceilings; each only lowers the operator's ceiling of that name."""
 
     @field_validator("name", "docker_image")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        return value
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                merge(value)
+            except LimitError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("ceilings")
+    @classmethod
+    def _ceilings(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                check_names(value)
+            except LimitError as exc:
+                raise ValueError(str(exc)) from None
+            Ceilings.model_validate(value)
         return value
 
 

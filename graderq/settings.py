@@ -18,6 +18,7 @@ from graderq.limits import Ceilings, Limits
 LEASE_EVERY = 5.0
 """Seconds between a worker's renewals of the tasks it holds (and its heartbeats)."""
 DEFAULT_PROFILES_FILE = Path(__file__).resolve().parent.parent / "configs" / "profiles.toml"
+DEFAULT_LANGUAGES_FILE = DEFAULT_PROFILES_FILE.with_name("languages.toml")
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     docker_timeout: float = Field(60, description="Seconds one Docker API call may take.")
     profiles_file: Path = Field(
         DEFAULT_PROFILES_FILE, description="TOML file with [profiles.NAME] tables."
+    )
+    languages_file: Path = Field(
+        DEFAULT_LANGUAGES_FILE,
+        description="TOML file with [languages.ID] tables; sample programs in samples/ beside it.",
     )
     max_files: int = Field(
         10_000, description="Most files one request may write, with the directories they imply."
@@ -206,7 +211,7 @@ def reference_table() -> str:
         else:
             variable = f"`GRADERQ_{name.upper()}`"
             shown = "unset" if default is None else f"`{default}`"
-            if name == "profiles_file":
-                shown = "`configs/profiles.toml`"
+            if name in ("profiles_file", "languages_file"):
+                shown = f"`configs/{default.name}`"
         rows.append(f"| {variable} | {shown} | {field.description} |")
     return "\n".join(rows)

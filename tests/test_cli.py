@@ -25,7 +25,7 @@ from graderq.cli.exits import ExitCode, exit_code_for
 from graderq.cli.output import seconds, shown_text, size
 from graderq.cli.params import load_tests, parse_limit_value, parse_limits, read_sandbox_file
 from graderq.engine import WorkingDirectory
-from graderq.errors import RequestTypeError, WorkdirLost
+from graderq.errors import LanguageError, RequestError, RequestTypeError, WorkdirLost
 from graderq.limits import Limits
 from graderq.sandbox import ContainerSpec, Ending, FakeBackend, Outcome
 from graderq.sandbox.fake_backend import FakeContainer
@@ -644,3 +644,74 @@ def test_checker_option_values(tmp_path: Path) -> None:
     assert [file["name"] for file in program["files"]] == ["check.cpp", "testlib.h"]
     with pytest.raises(ValueError, match="is not a checker"):
         parse_checker("fuzzy")
+
+
+# --- languages ---------------------------------------------------------------------------
+
+CATALOGUE = """
+[languages.ccish]
+name = "C-ish"
+source = "main.c"
+compile_profile = "cc"
+compile = "cc"
+profile = "py"
+run = "double"
+version = "echo ccish 1.0"
+"""
+
+
+@pytest.fixture
+def catalogue(environment: Callable[..., None], tmp_path: Path) -> Path:
+    path = tmp_path / "languages.toml"
+    path.write_text(CATALOGUE)
+    environment(languages_file=str(path))
+    return path
+
+
+def test_grade_by_language_uses_the_catalogue(
+    queue: FakeBackend, catalogue: Path, tests_folder: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "mine.c"
+    source.write_text("int main;")
+    result = invoke(
+        "grade", "--language", "ccish", "--file", str(source), "--tests", str(tests_folder)
+    )
+    assert result.exit_code == 0, result.output
+    compile_run, *test_runs = queue.created
+    assert (compile_run.spec.image, compile_run.spec.command) == ("img/cc", "cc")
+    assert [file.name for file in compile_run.files] == ["main.c"]  # the catalogue's name
+    assert {run.spec.command for run in test_runs} == {"double"}
+
+
+def test_grade_by_language_refuses_commands_and_unknown_ids(
+    queue: FakeBackend, catalogue: Path, tests_folder: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "main.c"
+    source.write_text("int main;")
+    tests = ["--tests", str(tests_folder)]
+    both = invoke("grade", "py", "--language", "ccish", "--file", str(source), *tests)
+    assert both.exit_code == ExitCode.USAGE and "--language replaces PROFILE" in both.stderr
+    unknown = invoke("grade", "--language", "cobol", "--file", str(source), *tests)
+    assert unknown.exit_code == ExitCode.USAGE, unknown.output
+    assert "unknown language 'cobol'; known languages: ccish" in unknown.stderr
+    no_source = invoke("grade", "--language", "ccish", *tests)
+    assert no_source.exit_code == ExitCode.USAGE and "needs the source" in no_source.stderr
+    assert invoke("grade", *tests).exit_code == ExitCode.USAGE
+    assert queue.created == []
+
+
+def test_client_grade_by_language(queue: FakeBackend, catalogue: Path) -> None:
+    tests = [{"stdin": "2", "expected": "4"}]
+    report = client.grade(language="ccish", source="int main;", tests=tests).get()
+    assert report["verdict"] == "accepted", report
+    assert queue.created[0].files[0].name == "main.c"
+    with pytest.raises(LanguageError, match="not both"):
+        client.grade({"profile_name": "py"}, tests, language="ccish", source="x")
+    with pytest.raises(LanguageError, match="needs source="):
+        client.grade(language="ccish", tests=tests)
+    with pytest.raises(LanguageError, match="unknown language 'cobol'"):
+        client.grade(language="cobol", source="x", tests=tests)
+    with pytest.raises(LanguageError, match="source= needs language="):
+        client.grade({"profile_name": "py"}, tests, source="x")
+    with pytest.raises(RequestError, match="needs a run step"):
+        client.grade(tests=tests)

@@ -148,3 +148,15 @@ def test_requests_over_the_size_bounds_are_refused(backend: FakeBackend) -> None
         engine.run("py", stdin=b"x" * 11)
     assert backend.created == []
     assert engine.run("py", "cat", files=[{"name": "a", "content": b"x" * 9}], stdin=b"y")
+
+
+def test_a_profiles_limits_apply_under_the_request_and_its_ceilings_lower_the_operators() -> None:
+    profile = graderq.Profile(
+        "big", "img", limits={"memory": 512, "processes": 256}, ceilings={"memory": 1024}
+    )
+    engine = graderq.Engine(profiles=[profile], backend=FakeBackend())
+    merged = engine.limits({"processes": 100}, profile)
+    assert (merged.memory, merged.processes) == (512, 100)
+    assert engine.limits(None).memory == 64  # no profile: the operator's defaults
+    with pytest.raises(graderq.LimitError, match="ceiling of 1024"):
+        engine.limits({"memory": 2048}, profile)

@@ -1,7 +1,7 @@
 import pytest
 
 from graderq.errors import LimitError
-from graderq.limits import MIB, Ceilings, Limits, merge
+from graderq.limits import MIB, Ceilings, Limits, lower_ceilings, merge, profile_defaults
 
 
 def test_no_limits_gives_the_defaults() -> None:
@@ -97,3 +97,21 @@ def test_io_limits_have_defaults_ceilings_and_environment(monkeypatch: pytest.Mo
     settings = Settings()
     assert settings.default_limits.io_write == 20
     assert settings.limit_ceilings.io_iops == 500
+
+
+def test_a_profiles_limits_sit_between_the_request_and_the_operator() -> None:
+    operator = Limits(memory=64, processes=64, cputime=1)
+    profile = profile_defaults(operator, {"memory": 512, "cputime": 2})
+    assert (profile.memory, profile.processes, profile.cputime) == (512, 64, 2)
+    assert profile.realtime == 10  # epicbox's rule, from the profile's cputime
+    assert merge({"memory": 128}, profile).memory == 128
+    assert profile_defaults(operator, None) is operator
+
+
+def test_a_profiles_ceiling_only_lowers_the_operators() -> None:
+    operator = Ceilings(memory=1024, cputime=None)
+    lowered = lower_ceilings(operator, {"memory": 512, "cputime": 5})
+    assert (lowered.memory, lowered.cputime) == (512, 5)
+    assert lower_ceilings(operator, {"memory": 4096}).memory == 1024
+    with pytest.raises(LimitError, match="ceiling of 512"):
+        merge({"memory": 600}, Limits(), lowered)

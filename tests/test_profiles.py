@@ -47,3 +47,28 @@ def test_missing_or_malformed_file(tmp_path: Path) -> None:
     empty.write_text("x = 1\n")
     with pytest.raises(ProfileError, match=r"no \[profiles.NAME\]"):
         load_profiles(empty)
+
+
+def test_profile_limits_and_ceilings_are_keywords_after_epicboxs_arguments() -> None:
+    profile = Profile("java_run", "java:17", None, "sandbox", True, True, limits={"memory": 512})
+    assert profile.limits == {"memory": 512} and profile.ceilings is None
+    assert profile.read_only and profile.user == "sandbox"
+
+
+def test_bad_profile_limits_are_refused_naming_the_profile() -> None:
+    with pytest.raises(ProfileError, match=r"(?s)'java'.*unknown limit 'colour'"):
+        build_profiles({"java": {"docker_image": "j", "limits": {"colour": 1}}})
+    with pytest.raises(ProfileError, match=r"(?s)'java'.*'memory' must be positive"):
+        build_profiles({"java": {"docker_image": "j", "limits": {"memory": -1}}})
+    with pytest.raises(ProfileError, match=r"(?s)'java'.*unknown limit 'colour'"):
+        build_profiles({"java": {"docker_image": "j", "ceilings": {"colour": 1}}})
+
+
+def test_shipped_profiles_give_compile_profiles_more_and_runs_are_read_only() -> None:
+    profiles = load_profiles(DEFAULT_PROFILES_FILE)
+    assert profiles["java_run"].limits == {"cputime": 2, "memory": 512, "processes": 256}
+    for name, profile in profiles.items():
+        if name.endswith("_compile"):
+            assert profile.limits["cputime"] >= 10 and profile.limits["memory"] >= 512, name
+        else:
+            assert profile.read_only and profile.user == "sandbox", name

@@ -1,6 +1,7 @@
 """The worker's time limits: from its own defaults and ceilings, never the producer's."""
 
 from graderq.limits import Ceilings, Limits
+from graderq.profiles import Profile
 from graderq.settings import Settings
 from graderq.timelimits import time_limits, worker_settings
 
@@ -27,3 +28,9 @@ def test_the_workers_realtime_ceiling_fits_under_the_hard_limit() -> None:
     assert worker_settings(settings()).limit_ceilings.realtime == 600 - 60
     low = settings(limit_ceilings=Ceilings(realtime=100))
     assert worker_settings(low).limit_ceilings.realtime == 100
+
+
+def test_a_profiles_own_limits_count() -> None:
+    java = Profile("java_run", "java:17", limits={"cputime": 2})
+    assert time_limits(None, settings(), java) == (10 + 60 + 90, 10 + 30)
+    assert time_limits({"realtime": 3}, settings(), java) == (3 + 60 + 90, 3 + 30)

@@ -69,7 +69,7 @@ if [ -n "${GRADERQ_WITH_RABBITMQ:-}" ] && ! rabbitmq-diagnostics -q ping >/dev/n
   wait_for 120 "rabbitmq" rabbitmq-diagnostics -q ping
 fi
 
-bash workers/images/build.sh
+bash workers/images/build.sh  # every sandbox image, all 15 languages (skips those present)
 
 if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ]; then
   say "creating .venv"

@@ -207,6 +207,49 @@ def run_checks(timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
     return checks
 
 
+def language_checks() -> list[Check]:
+    """The self-test of each language whose images are present (graderq.selftest), on
+    this machine's engine; a language without its images is a warning."""
+    from graderq.cli.languages import image_present
+    from graderq.engine import Engine
+    from graderq.languages import load_languages, load_samples
+    from graderq.selftest import check_language
+
+    settings = get_settings()
+    backend = DockerBackend.from_settings(settings)
+    engine = Engine(settings=settings, backend=backend)
+    checks = []
+    for language in load_languages(settings.languages_file).values():
+        name = f"language {language.id}"
+        images = {engine.profile(profile).docker_image for profile in language.profiles}
+        missing = sorted(image for image in images if not image_present(backend, image))
+        if missing:
+            fix = f"graderq images build {language.id}"
+            checks.append(Check(name, Status.WARN, f"{', '.join(missing)} not present", fix))
+            continue
+        found = check_language(engine, language, load_samples(language.id, settings.languages_file))
+        figures = (
+            f"{found.version}; compile {_seconds(found.compile_time)}, "
+            f"run {_seconds(found.run_time)} (cpu {_seconds(found.cpu_time)}), "
+            f"peak {_megabytes(found.memory_peak)}"
+        )
+        if found.passed:
+            checks.append(Check(name, Status.OK, figures))
+        else:
+            detail = f"{figures}; " + "; ".join(found.problems)
+            fix = "see the language's entry in configs/languages.toml and its image"
+            checks.append(Check(name, Status.FAIL, detail, fix))
+    return checks
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _megabytes(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.1f} MB"
+
+
 STYLES = {Status.OK: "green", Status.FAIL: "bold red", Status.WARN: "yellow"}
 
 
@@ -219,10 +262,19 @@ STYLES = {Status.OK: "green", Status.FAIL: "bold red", Status.WARN: "yellow"}
     show_default=True,
     help="Seconds each service may take to answer.",
 )
-def doctor(timeout: float) -> None:
+@click.option(
+    "--languages",
+    "with_languages",
+    is_flag=True,
+    help="Also compile and run a hello world and an A+B program in every language "
+    "whose image is present, and show their figures.",
+)
+def doctor(timeout: float, with_languages: bool) -> None:
     """Check the Docker engine, the sandbox images, bounded disks, the profiles file, the
     broker and the result backend. Exits 0 if every check passes, else 1."""
     checks = run_checks(timeout)
+    if with_languages:
+        checks += language_checks()
     table = Table.grid(padding=(0, 2))
     for check in checks:
         table.add_row(Text(check.status, STYLES[check.status]), check.name, Text(check.detail))

@@ -21,6 +21,7 @@ from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.judges import checker_option, interactor_option
 from graderq.cli.output import print_json, report_view, stderr_console, stdout_console
 from graderq.cli.params import TestCase, files_option, limits_option, load_groups, load_tests
+from graderq.errors import LanguageError
 
 
 def grade_with_progress(
@@ -67,9 +68,33 @@ def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Sui
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
+def language_steps(
+    language_id: str,
+    files: list[dict[str, Any]] | None,
+    limits: dict[str, Any] | None,
+    compile_limits: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """The run step, compile step and files of `graderq grade --language`: the first
+    --file is the source, saved under the catalogue's name for it."""
+    from graderq.languages import get_language
+
+    language = get_language(language_id)
+    if not files:
+        raise LanguageError(f"--language {language_id} needs the source: --file PATH")
+    run_step = language.run_step() | {"limits": limits}
+    compile_step = language.compile_step() | {"limits": compile_limits}
+    return run_step, compile_step, language.files(files[0]["content"], files[1:])
+
+
 @click.command(epilog=EPILOG)
-@click.argument("profile")
-@click.option("--run", "run_command", required=True, metavar="CMD", help="Runs one test.")
+@click.argument("profile", required=False)
+@click.option("--run", "run_command", metavar="CMD", help="Runs one test.")
+@click.option(
+    "--language",
+    metavar="ID",
+    help="A language of the catalogue (graderq languages): it says how to compile and "
+    "run; the first --file is the source. Instead of PROFILE, --run and --compile.",
+)
 @click.option("--compile", "compile_command", metavar="CMD", help="Runs once, before the tests.")
 @click.option(
     "--tests",
@@ -130,8 +155,9 @@ def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Sui
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def grade(
-    profile: str,
-    run_command: str,
+    profile: str | None,
+    run_command: str | None,
+    language: str | None,
     compile_command: str | None,
     suite: Suite,
     compile_profile: str | None,
@@ -151,14 +177,32 @@ def grade(
     every test's input in parallel on the worker host that holds the compiled files,
     and judges each output: compared with the expected one (trailing whitespace ignored
     unless --exact or another --checker), or by a testlib-style checker or interactor.
-    PROFILE runs the tests.
+    PROFILE runs the tests. Or: --language ID --file SOURCE, and the catalogue says how
+    to compile and run.
     """
-    compile_step = {
-        "profile_name": compile_profile or profile,
-        "command": compile_command or "true",
-        "limits": compile_limits,
-    }
-    run_step = {"profile_name": profile, "command": run_command, "limits": limits}
+    if language is not None:
+        given = [
+            name
+            for name, value in (
+                ("PROFILE", profile),
+                ("--run", run_command),
+                ("--compile", compile_command),
+                ("--compile-profile", compile_profile),
+            )
+            if value is not None
+        ]
+        if given:
+            raise click.UsageError(f"--language replaces {', '.join(given)}: give one or the other")
+        run_step, compile_step, files = language_steps(language, files, limits, compile_limits)
+    else:
+        if profile is None or run_command is None:
+            raise click.UsageError("give PROFILE and --run CMD, or --language ID")
+        compile_step = {
+            "profile_name": compile_profile or profile,
+            "command": compile_command or "true",
+            "limits": compile_limits,
+        }
+        run_step = {"profile_name": profile, "command": run_command, "limits": limits}
     console = stderr_console()
     progress = Progress(
         SpinnerColumn(),

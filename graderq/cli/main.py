@@ -10,6 +10,7 @@ import click
 from graderq.cli.doctor import doctor
 from graderq.cli.exits import EPILOG, ExitCode, exit_code_for
 from graderq.cli.grading import grade
+from graderq.cli.languages import languages
 from graderq.cli.maintenance import images, janitor
 from graderq.cli.running import run, submit
 from graderq.errors import GraderqError
@@ -61,7 +62,7 @@ def cli() -> None:
     """
 
 
-for command in (run, submit, grade, doctor, images, janitor):
+for command in (run, submit, grade, doctor, images, janitor, languages):
     cli.add_command(command)
 
 

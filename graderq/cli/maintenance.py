@@ -10,7 +10,7 @@ import click
 import graderq
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, stdout_console
-from graderq.errors import MissingTool
+from graderq.errors import MissingTool, ProfileError
 
 
 def build_script() -> Path:
@@ -29,6 +29,25 @@ def images() -> None:
     """The sandbox images that configs/profiles.toml names."""
 
 
+def language_images(language_ids: tuple[str, ...]) -> list[str]:
+    """The images the named languages' profiles run on, in order, each once."""
+    from graderq.languages import get_language, load_languages
+    from graderq.profiles import load_profiles
+    from graderq.settings import get_settings
+
+    settings = get_settings()
+    catalogue = load_languages(settings.languages_file)
+    profiles = load_profiles(settings.profiles_file)
+    tags: list[str] = []
+    for language_id in language_ids:
+        for name in get_language(language_id, catalogue).profiles:
+            if name not in profiles:
+                raise ProfileError(f"language {language_id!r} names an unknown profile {name!r}")
+            if profiles[name].docker_image not in tags:
+                tags.append(profiles[name].docker_image)
+    return tags
+
+
 @images.command(epilog=EPILOG)
 @click.option(
     "--offline/--registry",
@@ -37,11 +56,14 @@ def images() -> None:
     "docker build and the Dockerfiles (needs a registry).  [default: offline]",
 )
 @click.option("--force", is_flag=True, help="Rebuild images that exist already.")
-def build(offline: bool, force: bool) -> None:
-    """Build the missing sandbox images (runs workers/images/build.sh)."""
+@click.argument("languages", nargs=-1, metavar="[LANG]...")
+def build(offline: bool, force: bool, languages: tuple[str, ...]) -> None:
+    """Build the missing sandbox images (runs workers/images/build.sh): those of the
+    languages named (graderq languages lists them), else every image."""
     command = ["bash", str(build_script()), "--offline" if offline else "--registry"]
     if force:
         command.append("--force")
+    command += language_images(languages)
     returncode = subprocess.run(command, check=False).returncode
     if returncode != 0:
         click.echo(f"Error: {' '.join(command)} failed with exit code {returncode}", err=True)

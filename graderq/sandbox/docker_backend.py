@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -223,14 +224,16 @@ class DockerBackend:
             sock = getattr(attached, "_sock", attached)
             killing: Future[None] | None = None
             try:
-                api.start(container)
-                started = time.monotonic()
                 over_cpu = None
                 if accounting and cgroup:
-                    # After start: runc's own set-up in the cgroup is not the sandbox's.
+                    # Before start: a program may end before start returns (a JVM's hello
+                    # world does), and what it used then is its own. runc's few ms of
+                    # set-up in the container count too: they are the same process.
                     cpu_before = accounting.begin(cgroup)
                     if limits.cputime is not None:
                         over_cpu = accounting.watch(cgroup, cpu_before + limits.cputime)
+                api.start(container)
+                started = time.monotonic()
                 deadline = None if limits.realtime is None else started + limits.realtime
                 ending = communicate(sock, stdin, deadline, demuxer, over_cpu)
                 if ending is not Ending.EXITED:
@@ -255,7 +258,8 @@ class DockerBackend:
             stdout=demuxer.stdout,
             stderr=demuxer.stderr,
             duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
-            oom_killed=bool(state.get("OOMKilled")),
+            oom_killed=bool(state.get("OOMKilled"))
+            or (ending is Ending.EXITED and _killed_at_memory_limit(state, usage, limits)),
             ending=ending,
             output_truncated=demuxer.truncated,
             cpu_time=usage.cpu_time,
@@ -442,3 +446,13 @@ def _duration(started: str | None, finished: str | None) -> float | None:
     if start is None or end is None:
         return None
     return max((end - start).total_seconds(), 0.0)
+
+
+def _killed_at_memory_limit(state: Mapping[str, Any], usage: Usage, limits: Limits) -> bool:
+    """SIGKILLed with its peak at the memory limit: the kernel's OOM killer, even when
+    the daemon missed the OOM event (it races the container's exit, and a Go program,
+    killed within milliseconds, sometimes wins)."""
+    peak, memory = usage.memory_peak, limits.memory
+    if state.get("ExitCode") != 128 + signal.SIGKILL or peak is None or memory is None:
+        return False
+    return peak >= memory * 1024 * 1024

@@ -43,7 +43,13 @@ def test_each_start_of_one_sandbox_is_measured_on_its_own(engine: graderq.Engine
 
 def test_figures_survive_a_timeout_and_an_oom_kill(engine: graderq.Engine) -> None:
     burned = engine.run("python", BURN.format(5), limits={"cputime": 1, "realtime": 10})
-    # Killed at RLIMIT_CPU's 1 s (the first few ms after start are runc's, not counted).
+    # Killed at RLIMIT_CPU's 1 s (plus runc's few ms of set-up, counted too).
     assert burned["timeout"] and 0.7 <= burned["cpu_time"] <= 2.5, burned
     oom = engine.run("python", ALLOCATE.format(100), limits={"memory": 32})
     assert oom["oom_killed"] and oom["memory_peak"] >= 30 * 1024 * 1024, oom
+
+
+def test_a_run_that_ends_before_start_returns_is_still_counted(engine: graderq.Engine) -> None:
+    """Counting starts before the container does: a fast program's CPU time is its own."""
+    result = engine.run("python", "python3 -c pass")
+    assert result["cpu_time"] > 0.005 and result["memory_peak"] > 1024 * 1024, result

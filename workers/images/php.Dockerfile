@@ -1,0 +1,7 @@
+# Sandbox image of the php language (the CLI).
+# Built by build.sh, offline or not: FROM an image of build.sh's list, packages from
+# the Debian mirror of that image's /etc/apt.
+FROM graderq/base:bookworm
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        php-cli \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb
