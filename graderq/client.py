@@ -15,23 +15,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from celery import chain
 from celery.canvas import Signature, _chain
 from celery.exceptions import ChordError
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, task_join_will_block
 from celery.utils import uuid
 
-from graderq import checkers, lookup, plan, records, scoring
+from graderq import lookup, plan, records
 from graderq.app import app
 from graderq.callbacks import callback_spec
 from graderq.errors import (
     BackendUnavailable,
-    CheckerSpecError,
     LanguageError,
     NoWorker,
-    RequestError,
-    RequestTypeError,
     WaitInsideTask,
     WorkdirLost,
 )
@@ -39,7 +35,7 @@ from graderq.lookup import progress, result
 from graderq.routing import DEFAULT_QUEUE
 from graderq.settings import get_settings
 from graderq.tasks import compile_and_run as compile_and_run_task
-from graderq.tasks import create_workdir, judge, remove_workdir, run_sandbox
+from graderq.tasks import create_workdir, remove_workdir, run_sandbox
 from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, consume, tenant_queue
 from graderq.unavailable import reachable
 from graderq.workdir import WorkingDirectory, as_workdir
@@ -292,44 +288,8 @@ def grade(
         run, compile, files = plan.language_steps(language, source, run, compile, files)
     elif source is not None:
         raise LanguageError("source= needs language=; without one, pass the source in files")
-    if run is None:
-        raise RequestError("grade needs a run step, or language= and source=")
-    if tests is None:
-        raise RequestError("grade needs tests: a list of {'stdin', 'expected', 'name'}")
-    run_step = plan.step(run, "run")
-    if "stdin" in run_step:
-        raise RequestError("run must not have 'stdin': each test gives its own")
-    spec = checkers.parse_checker(checker, exact)
-    program = checkers.parse_interactor(interactor)
-    if program is not None and (checker is not None or exact):
-        raise CheckerSpecError("an interactive problem's interactor is its checker; give one")
-    cases = [plan.test_case(test, i, program is not None) for i, test in enumerate(tests)]
-    checked_groups = scoring.check_groups(groups, cases)
-    if not isinstance(stop_on_failure, bool):
-        raise RequestTypeError("stop_on_failure must be a bool")
-    compile_step = plan.step(
-        compile if compile is not None else {"profile_name": run_step["profile_name"]},
-        "compile",
-    )
-    compile_step.setdefault("command", "true")
-    steps = [
-        run_step
-        | {"stdin": case["stdin"], "limits": plan.over(run_step.get("limits"), case["limits"])}
-        for case in cases
-    ]
     task_id = uuid()
-    grading = {
-        "id": task_id,
-        "checker": spec,
-        "interactor": program,
-        "answers": [case["expected"] for case in cases],
-        "stop_on_failure": stop_on_failure,
-    }
-    named = [{key: case[key] for key in ("name", "points", "group")} for case in cases]
-    chained = chain(
-        compile_and_run_task.s(
-            compile_step, steps, list(files) if files is not None else None, grading=grading
-        ),
-        judge.s(named, exact, checked_groups, stop_on_failure),
+    chained = plan.grading(
+        task_id, run, tests, compile, files, exact, checker, interactor, groups, stop_on_failure
     )
     return _send(chained, callback, tenant, priority, task_id=task_id)

@@ -26,6 +26,8 @@
     ├── TooManyDeliveries         a task was started too often; not run again
     ├── UnknownTask               a task id graderq never issued, or whose result expired
     ├── WaitInsideTask            a result waited for inside another Celery task
+    ├── ProgramLost               a checker's ready files expired in mid-grading
+    ├── WebhookRefused            a webhook POST failed (retried, then logged and counted)
     └── MissingTool               a program graderq needs is not installed
 
 The ValueError and TypeError bases keep epicbox users' `except ValueError` working.
@@ -132,6 +134,18 @@ class UnknownTask(GraderqError):
 
 class WaitInsideTask(GraderqError):
     """A graderq result was waited for inside a Celery task, which would block a worker."""
+
+
+class ProgramLost(GraderqError):
+    """A program's ready files are gone from the result backend (expired mid-grading)."""
+
+
+class WebhookRefused(GraderqError):
+    """A webhook POST failed; `permanent` when trying again cannot help."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class MissingTool(GraderqError):

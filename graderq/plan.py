@@ -6,12 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from graderq import scoring
-from graderq.errors import LanguageError, LimitError, RequestError, RequestTypeError
+from celery import chain
+from celery.canvas import Signature
+
+from graderq import checkers, scoring
+from graderq.errors import (
+    CheckerSpecError,
+    LanguageError,
+    LimitError,
+    RequestError,
+    RequestTypeError,
+)
 from graderq.languages import get_language, load_languages
 from graderq.limits import check_names
 from graderq.settings import get_settings
-from graderq.tasks import STEP_KEYS
+from graderq.tasks import STEP_KEYS, judge
+from graderq.tasks import compile_and_run as compile_and_run_task
 
 
 def step(step: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -83,3 +93,57 @@ def language_steps(
         raise LanguageError(f"language={language!r} needs source=, the program's text")
     entry = get_language(language, load_languages(get_settings().languages_file))
     return entry.run_step(), entry.compile_step(), entry.files(source, files)
+
+
+def grading(
+    task_id: str,
+    run: Mapping[str, Any] | None,
+    tests: Sequence[Mapping[str, Any]] | None,
+    compile: Mapping[str, Any] | None,
+    files: Sequence[Mapping[str, Any]] | None,
+    exact: bool,
+    checker: Any,
+    interactor: Mapping[str, Any] | None,
+    groups: Mapping[str, Mapping[str, Any]] | None,
+    stop_on_failure: bool,
+) -> Signature:
+    """The checked chain of a grading whose report will have the id `task_id`:
+    compile_and_run (with its runs' judging), then judge (scores, groups, skips)."""
+    if run is None:
+        raise RequestError("grade needs a run step, or language= and source=")
+    if tests is None:
+        raise RequestError("grade needs tests: a list of {'stdin', 'expected', 'name'}")
+    run_step = step(run, "run")
+    if "stdin" in run_step:
+        raise RequestError("run must not have 'stdin': each test gives its own")
+    spec = checkers.parse_checker(checker, exact)
+    program = checkers.parse_interactor(interactor)
+    if program is not None and (checker is not None or exact):
+        raise CheckerSpecError("an interactive problem's interactor is its checker; give one")
+    cases = [test_case(test, i, program is not None) for i, test in enumerate(tests)]
+    checked_groups = scoring.check_groups(groups, cases)
+    if not isinstance(stop_on_failure, bool):
+        raise RequestTypeError("stop_on_failure must be a bool")
+    compile_step = step(
+        compile if compile is not None else {"profile_name": run_step["profile_name"]},
+        "compile",
+    )
+    compile_step.setdefault("command", "true")
+    steps = [
+        run_step | {"stdin": case["stdin"], "limits": over(run_step.get("limits"), case["limits"])}
+        for case in cases
+    ]
+    grading = {
+        "id": task_id,
+        "checker": spec,
+        "interactor": program,
+        "answers": [case["expected"] for case in cases],
+        "stop_on_failure": stop_on_failure,
+    }
+    named = [{key: case[key] for key in ("name", "points", "group")} for case in cases]
+    return chain(
+        compile_and_run_task.s(
+            compile_step, steps, list(files) if files is not None else None, grading=grading
+        ),
+        judge.s(named, exact, checked_groups, stop_on_failure),
+    )

@@ -18,7 +18,7 @@ from typing import Any
 from kombu.utils.json import dumps, loads
 
 from graderq import keys
-from graderq.errors import CheckerSpecError, GraderqError, LimitError, RequestError
+from graderq.errors import CheckerSpecError, LimitError, ProgramLost, RequestError
 from graderq.limits import check_names
 from graderq.request import parse_files
 
@@ -27,10 +27,6 @@ COMPILE_KEYS = frozenset({"profile_name", "command", "limits"})
 CACHED_PROGRAMS = 16
 """Ready programs a worker process keeps in memory."""
 _cache: dict[str, list[dict[str, Any]]] = {}
-
-
-class ProgramLost(GraderqError):
-    """A program's ready files are gone from the result backend (expired mid-grading)."""
 
 
 def parse_program(value: Any, what: str) -> dict[str, Any]:

@@ -5,18 +5,11 @@ from __future__ import annotations
 import httpx
 
 from graderq.callbacks import SIGNATURE_HEADER, sign
+from graderq.errors import WebhookRefused
 from graderq.settings import Settings
 
 RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 """Answers that mean "try again later"; any other non-2xx answer is final."""
-
-
-class WebhookRefused(Exception):
-    """A webhook POST failed; `permanent` when trying again cannot help."""
-
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def post(url: str, body: bytes, settings: Settings) -> None:

@@ -68,6 +68,43 @@ def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Sui
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
+def grading_steps(
+    language: str | None,
+    profile: str | None,
+    run_command: str | None,
+    compile_command: str | None,
+    compile_profile: str | None,
+    files: list[dict[str, Any]] | None,
+    limits: dict[str, Any] | None,
+    compile_limits: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]] | None]:
+    """The run step, compile step and files of `graderq grade`: from --language and the
+    catalogue, or from PROFILE, --run and --compile."""
+    if language is not None:
+        given = [
+            name
+            for name, value in (
+                ("PROFILE", profile),
+                ("--run", run_command),
+                ("--compile", compile_command),
+                ("--compile-profile", compile_profile),
+            )
+            if value is not None
+        ]
+        if given:
+            raise click.UsageError(f"--language replaces {', '.join(given)}: give one or the other")
+        return language_steps(language, files, limits, compile_limits)
+    if profile is None or run_command is None:
+        raise click.UsageError("give PROFILE and --run CMD, or --language ID")
+    compile_step = {
+        "profile_name": compile_profile or profile,
+        "command": compile_command or "true",
+        "limits": compile_limits,
+    }
+    run_step = {"profile_name": profile, "command": run_command, "limits": limits}
+    return run_step, compile_step, files
+
+
 def language_steps(
     language_id: str,
     files: list[dict[str, Any]] | None,
@@ -180,29 +217,16 @@ def grade(
     PROFILE runs the tests. Or: --language ID --file SOURCE, and the catalogue says how
     to compile and run.
     """
-    if language is not None:
-        given = [
-            name
-            for name, value in (
-                ("PROFILE", profile),
-                ("--run", run_command),
-                ("--compile", compile_command),
-                ("--compile-profile", compile_profile),
-            )
-            if value is not None
-        ]
-        if given:
-            raise click.UsageError(f"--language replaces {', '.join(given)}: give one or the other")
-        run_step, compile_step, files = language_steps(language, files, limits, compile_limits)
-    else:
-        if profile is None or run_command is None:
-            raise click.UsageError("give PROFILE and --run CMD, or --language ID")
-        compile_step = {
-            "profile_name": compile_profile or profile,
-            "command": compile_command or "true",
-            "limits": compile_limits,
-        }
-        run_step = {"profile_name": profile, "command": run_command, "limits": limits}
+    run_step, compile_step, files = grading_steps(
+        language,
+        profile,
+        run_command,
+        compile_command,
+        compile_profile,
+        files,
+        limits,
+        compile_limits,
+    )
     console = stderr_console()
     progress = Progress(
         SpinnerColumn(),
