@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
+from graderq.config_files import read_tables
 from graderq.errors import LanguageError
 from graderq.settings import DEFAULT_LANGUAGES_FILE
 
@@ -93,16 +94,7 @@ class Language:
 
 def load_languages(path: str | Path = DEFAULT_LANGUAGES_FILE) -> dict[str, Language]:
     """Read the [languages.ID] tables of a TOML file, in the file's order."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise LanguageError(f"languages file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LanguageError(f"languages file {str(path)!r} is not valid TOML: {exc}") from None
-    tables = data.get("languages")
-    if not isinstance(tables, dict) or not tables:
-        raise LanguageError(f"languages file {str(path)!r} has no [languages.ID] table")
+    tables = read_tables(path, "languages", LanguageError)
     return {key: _make(key, options) for key, options in tables.items()}
 
 

@@ -7,7 +7,6 @@ defaults, and a profile's ceiling only ever lowers the operator's (graderq.limit
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
+from graderq.config_files import read_tables
 from graderq.errors import LimitError, ProfileError
 from graderq.limits import Ceilings, check_names, merge
 
@@ -90,14 +90,4 @@ def _make(name: str, options: Mapping[str, Any]) -> Profile:
 
 def load_profiles(path: str | Path) -> dict[str, Profile]:
     """Read the [profiles.NAME] tables of a TOML file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ProfileError(f"profiles file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"profiles file {str(path)!r} is not valid TOML: {exc}") from None
-    tables = data.get("profiles")
-    if not isinstance(tables, dict) or not tables:
-        raise ProfileError(f"profiles file {str(path)!r} has no [profiles.NAME] table")
-    return build_profiles(tables)
+    return build_profiles(read_tables(path, "profiles", ProfileError))

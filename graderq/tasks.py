@@ -124,17 +124,20 @@ def _engine() -> Any:
     return worker_engine()
 
 
-@app.task(
-    name="graderq.run_sandbox",
-    base=WorkerTask,
-    bind=True,
-    shared=False,
-    autoretry_for=(DockerUnavailable,),
-    max_retries=5,
-    retry_backoff=2,
-    retry_backoff_max=30,
-    retry_jitter=False,
-)
+SANDBOX_TASK: dict[str, Any] = {
+    "base": WorkerTask,
+    "bind": True,
+    "shared": False,
+    "autoretry_for": (DockerUnavailable,),
+    "max_retries": 5,
+    "retry_backoff": 2,
+    "retry_backoff_max": 30,
+    "retry_jitter": False,
+}
+"""A task that runs a sandbox: tried again, with backoff, while Docker is unreachable."""
+
+
+@app.task(name="graderq.run_sandbox", **SANDBOX_TASK)
 def run_sandbox(
     self: Task,
     profile_name: str,
@@ -169,17 +172,7 @@ def remove_workdir(self: Task, workdir: WorkingDirectory | dict[str, str]) -> No
         raise self.retry(exc=exc, countdown=1) from exc
 
 
-@app.task(
-    name="graderq.run_test",
-    base=WorkerTask,
-    bind=True,
-    shared=False,
-    autoretry_for=(DockerUnavailable,),
-    max_retries=5,
-    retry_backoff=2,
-    retry_backoff_max=30,
-    retry_jitter=False,
-)
+@app.task(name="graderq.run_test", **SANDBOX_TASK)
 def run_test(
     self: Task,
     step: dict[str, Any],
