@@ -25,7 +25,7 @@ import docker.errors
 from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
-from graderq.sandbox.accounting import Accounting, Usage
+from graderq.sandbox.accounting import DRIVERS, Accounting, Usage
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.docker_api import connect, engine_errors, is_local
@@ -99,12 +99,13 @@ class DockerBackend:
 
     @property
     def accounting(self) -> Accounting | None:
-        """Cgroup accounting, if this process sees the daemon's cgroupfs tree."""
+        """Cgroup accounting, if this process sees the daemon's cgroup tree (v1 or v2,
+        the cgroupfs or the systemd driver); None for a remote daemon or another driver."""
         if self._accounting is _UNKNOWN:
-            accounting = Accounting()
             with engine_errors("cannot read the Docker engine's cgroup driver"):
                 driver = self.api.info().get("CgroupDriver")
-            usable = self.local and driver == "cgroupfs" and accounting.supported()
+            accounting = Accounting(driver=driver) if driver in DRIVERS else None
+            usable = accounting is not None and self.local and accounting.supported()
             self._accounting = accounting if usable else None
         return self._accounting  # type: ignore[return-value]
 
@@ -161,6 +162,7 @@ class DockerBackend:
         cgroup = self._cgroups.get(container)
         accounting = self.accounting if cgroup else None
         cpu_before: float | None = None
+        oom_before: int | None = None
         with engine_errors("cannot run the sandbox"):
             attached = api.attach_socket(
                 container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -174,6 +176,7 @@ class DockerBackend:
                 if accounting and cgroup:
                     # After start: runc's own set-up in the cgroup is not the sandbox's.
                     cpu_before = accounting.begin(cgroup)
+                    oom_before = accounting.oom_kills(cgroup)
                     if limits.cputime is not None:
                         over_cpu = accounting.watch(cgroup, cpu_before + limits.cputime)
                 deadline = None if limits.realtime is None else started + limits.realtime
@@ -200,7 +203,7 @@ class DockerBackend:
             stdout=demuxer.stdout,
             stderr=demuxer.stderr,
             duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
-            oom_killed=bool(state.get("OOMKilled")),
+            oom_killed=bool(state.get("OOMKilled")) or _oom_since(oom_before, usage.oom_kills),
             ending=ending,
             output_truncated=demuxer.truncated,
             cpu_time=usage.cpu_time,
@@ -256,8 +259,9 @@ class DockerBackend:
             return
         name = found["Name"].lstrip("/")
         parent = (found.get("HostConfig") or {}).get("CgroupParent")
-        if parent and parent == Accounting.parent(name):
-            self.release_cgroup(name)
+        accounting = self.accounting
+        if parent and accounting is not None and parent == accounting.parent(name):
+            accounting.release(name)
         disk = disk_of(found)
         if disk is not None:
             self._discard(disk)
@@ -328,6 +332,15 @@ class DockerBackend:
     def release_cgroup(self, name: str) -> None:
         if self.accounting is not None:
             self.accounting.release(name)
+
+
+def _oom_since(before: int | None, after: int | None) -> bool:
+    """Whether the kernel OOM-killed a process of the sandbox during this start.
+
+    A second witness beside Docker's OOMKilled (containerd's event watcher): on cgroup
+    v2 the parent cgroup's memory.events counts every kill the kernel made inside.
+    """
+    return before is not None and after is not None and after > before
 
 
 def _tarball(files: Sequence[SandboxFile]) -> bytes:
