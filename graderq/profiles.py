@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,15 @@ class Profile:
     user: str = "root"
     read_only: bool = False
     network_disabled: bool = True
+    _: KW_ONLY
+    runtime: str | None = None
+    """The Docker runtime (runc, runsc, crun) by its name on the daemon; None:
+    GRADERQ_DEFAULT_RUNTIME, or the daemon's default."""
 
-    @field_validator("name", "docker_image")
+    @field_validator("name", "docker_image", "runtime")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be empty")
         return value
 

@@ -25,6 +25,7 @@ import docker.errors
 from graderq.errors import DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
+from graderq.sandbox import runtimes
 from graderq.sandbox.accounting import DRIVERS, Accounting, Usage
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
@@ -66,14 +67,23 @@ class DockerBackend:
     (a container started by another process is not accounted: None, never a guess).
     """
 
-    def __init__(self, base_url: str | None, timeout: float, disk_dir: Path) -> None:
+    def __init__(
+        self,
+        base_url: str | None,
+        timeout: float,
+        disk_dir: Path,
+        default_runtime: str | None = None,
+    ) -> None:
         self.base_url = base_url
+        self.default_runtime = default_runtime
+        """The runtime of a spec that names none; None: the daemon's default."""
         self.timeout = timeout
         self.disk_dir = disk_dir
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
         self._accounting: Accounting | object | None = _UNKNOWN
+        self._runtimes: dict[str, dict[str, Any]] | None = None
         self._cgroups: dict[str, str] = {}
         self._network_ready = False
         self._volumes = Volumes(lambda: self.api, disk_dir)
@@ -81,7 +91,12 @@ class DockerBackend:
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
         """The backend that `settings` describe; `base_url` names another daemon."""
-        return cls(base_url or settings.docker_url, settings.docker_timeout, settings.disk_dir)
+        return cls(
+            base_url or settings.docker_url,
+            settings.docker_timeout,
+            settings.disk_dir,
+            settings.default_runtime,
+        )
 
     @property
     def api(self) -> docker.APIClient:
@@ -109,6 +124,14 @@ class DockerBackend:
             self._accounting = accounting if usable else None
         return self._accounting  # type: ignore[return-value]
 
+    @property
+    def runtimes(self) -> dict[str, dict[str, Any]]:
+        """The daemon's runtimes (docker info's Runtimes), read once."""
+        if self._runtimes is None:
+            with engine_errors("cannot read the Docker engine's runtimes"):
+                self._runtimes = runtimes.known(self.api.info())
+        return self._runtimes
+
     def ensure_network(self) -> None:
         """Create the sandbox network (no traffic between sandboxes) if it is missing."""
         if self._network_ready:
@@ -129,6 +152,10 @@ class DockerBackend:
         self._network_ready = True
 
     def create(self, spec: ContainerSpec) -> str:
+        if spec.runtime is None and self.default_runtime is not None:
+            spec = dataclasses.replace(spec, runtime=self.default_runtime)
+        if spec.runtime is not None:  # refused before anything is made
+            runtimes.adapt(create_body(spec), spec, self.runtimes)
         if not spec.network_disabled:
             self.ensure_network()
         name = f"graderq-{uuid.uuid4().hex[:16]}"
@@ -138,6 +165,8 @@ class DockerBackend:
             self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
             spec = dataclasses.replace(spec, volume=disk)
         body = create_body(spec)
+        if spec.runtime is not None:
+            runtimes.adapt(body, spec, self.runtimes)
         accounting = self.accounting
         if accounting is not None:
             body["HostConfig"]["CgroupParent"] = accounting.parent(name)

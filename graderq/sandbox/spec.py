@@ -52,6 +52,8 @@ class ContainerSpec:
     """Mounted at /sandbox: a working directory, or the disk made for the files."""
     with_files: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    runtime: str | None = None
+    """The profile's Docker runtime; None: the backend's default."""
 
     @property
     def argv(self) -> list[str]:
@@ -95,6 +97,7 @@ def run_spec(
         volume=volume,
         with_files=with_files,
         labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
+        runtime=profile.runtime,
     )
 
 
@@ -157,6 +160,8 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         config["Tmpfs"] = {WORKDIR: tmpfs}
     if bounded and not spec.read_only:
         config.setdefault("Tmpfs", {}).update({path: tmpfs for path in SCRATCH})
+    if spec.runtime is not None:
+        config["Runtime"] = spec.runtime
     return config
 
 
