@@ -146,3 +146,35 @@ def test_the_backend_accounts_with_either_driver_on_its_own_host(
     monkeypatch.setattr(DockerBackend, "local", property(lambda self: local))
     found = backend.accounting
     assert (found.driver if found else None) == expected
+
+
+class FakeDoctorBackend:
+    default_runtime = "runsc"
+    accounting = None
+
+    def __init__(self, local: bool, driver: str) -> None:
+        self.local = local
+        self.api = self
+        self.driver = driver
+
+    def info(self) -> dict[str, object]:
+        return {
+            "CgroupVersion": "2",
+            "CgroupDriver": self.driver,
+            "Runtimes": {"runc": {"path": "runc"}},
+            "DefaultRuntime": "runc",
+        }
+
+
+def test_doctor_reports_the_host_and_how_to_turn_accounting_on() -> None:
+    from graderq.cli.doctor import Status, check_host
+    from graderq.profiles import Profile
+
+    profiles = {"p": Profile(name="p", docker_image="img")}
+    host, accounting, runtime = check_host(FakeDoctorBackend(False, "systemd"), profiles)  # type: ignore[arg-type]
+    assert host.detail.startswith("cgroup v2, Docker's cgroup driver systemd, runtimes runc")
+    assert accounting.status is Status.WARN and "total CPU is off" in accounting.detail
+    assert "on the Docker host itself" in accounting.fix
+    assert runtime.status is Status.FAIL and "'runsc'" in runtime.detail
+    _, odd, _ = check_host(FakeDoctorBackend(True, "nspawn"), profiles)  # type: ignore[arg-type]
+    assert "native.cgroupdriver=systemd" in odd.fix
