@@ -8,6 +8,7 @@ defaults, and a profile's ceiling only ever lowers the operator's (graderq.limit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,19 @@ class Profile:
     user: str = "root"
     read_only: bool = False
     network_disabled: bool = True
+    _: KW_ONLY
     limits: dict[str, Any] | None = None
     """This profile's default limits, over the operator's (a request's go over them)."""
     ceilings: dict[str, Any] | None = None
     """This profile's ceilings; each only lowers the operator's ceiling of that name."""
+    runtime: str | None = None
+    """The Docker runtime (runc, runsc, crun) by its name on the daemon; None:
+    GRADERQ_DEFAULT_RUNTIME, or the daemon's default."""
 
-    @field_validator("name", "docker_image")
+    @field_validator("name", "docker_image", "runtime")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be empty")
         return value
 

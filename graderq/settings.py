@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     limit_ceilings: Ceilings = Field(
         default_factory=Ceilings, description="Highest limits a request may ask for."
     )
+    default_runtime: str | None = Field(
+        None,
+        description="Docker runtime of profiles that name none (runsc, crun); unset: the "
+        "daemon's default.",
+    )
     disk_dir: Path = Field(
         Path("/var/lib/graderq/disks"),
         description="Where a worker keeps the image files of sandbox disks, each allocated "

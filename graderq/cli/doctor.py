@@ -20,6 +20,7 @@ from graderq.cli.output import stdout_console
 from graderq.errors import DockerError, ProfileError
 from graderq.profiles import Profile, load_profiles
 from graderq.sandbox import DockerBackend, disks
+from graderq.sandbox.accounting import DRIVERS
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
 from graderq.settings import Settings, get_settings
 
@@ -105,6 +106,71 @@ def check_images(backend: DockerBackend, profiles: Mapping[str, Profile]) -> Ite
             yield Check("image", Status.FAIL, f"{label}: {exc}", "see the docker check")
         else:
             yield Check("image", Status.OK, f"{label} is present")
+
+
+def check_host(backend: DockerBackend, profiles: Mapping[str, Profile]) -> list[Check]:
+    """The Docker host's cgroups, driver and runtimes; whether accounting and the kill on
+    a sandbox's total CPU are active; whether each profile's runtime is known."""
+    try:
+        info = backend.api.info()
+        accounting = backend.accounting
+    except (DockerError, docker.errors.DockerException, OSError) as exc:
+        return [
+            Check("host", Status.FAIL, f"cannot read docker info: {exc}", "see the docker check")
+        ]
+    version, driver = info.get("CgroupVersion") or "?", info.get("CgroupDriver") or "?"
+    runtimes = sorted(info.get("Runtimes") or {})
+    default = info.get("DefaultRuntime") or "?"
+    detail = (
+        f"cgroup v{version}, Docker's cgroup driver {driver}, runtimes "
+        f"{', '.join(runtimes)} (default {default})"
+    )
+    checks = [Check("host", Status.OK, detail)]
+    if accounting is not None:
+        where = "slices graderq-<id>.slice" if driver == "systemd" else "cgroups /graderq/<id>"
+        checks.append(
+            Check(
+                "accounting",
+                Status.OK,
+                f"cpu_time, memory_peak and the kill on a sandbox's total CPU are active "
+                f"(cgroup v{accounting.version}, {where})",
+            )
+        )
+    else:
+        if not backend.local:
+            why = "the Docker daemon is remote: its cgroups are not visible here"
+            fix = "run the worker (and graderq doctor) on the Docker host itself"
+        elif driver not in DRIVERS:
+            why = f"Docker's cgroup driver {driver!r} is neither cgroupfs nor systemd"
+            fix = 'set "exec-opts": ["native.cgroupdriver=systemd"] in /etc/docker/daemon.json'
+        else:
+            why = "this process does not see the host's cgroup tree at /sys/fs/cgroup"
+            fix = "run the worker on the host, or with the host's /sys/fs/cgroup mounted"
+        checks.append(
+            Check(
+                "accounting",
+                Status.WARN,
+                f"off: cpu_time and memory_peak are None and the kill on a sandbox's total "
+                f"CPU is off ({why})",
+                fix,
+            )
+        )
+    for profile in profiles.values():
+        runtime = profile.runtime or backend.default_runtime
+        if runtime is not None and runtime not in runtimes:
+            fix = (
+                "register it with dockerd (--add-runtime, or 'runtimes' in daemon.json), or "
+                "correct the profile's runtime / GRADERQ_DEFAULT_RUNTIME"
+            )
+            checks.append(
+                Check(
+                    "runtime",
+                    Status.FAIL,
+                    f"profile {profile.name!r} runs on {runtime!r}, which Docker does not know",
+                    fix,
+                )
+            )
+    return checks
 
 
 def check_disks(backend: DockerBackend, settings: Settings) -> Check:
@@ -198,6 +264,7 @@ def run_checks(timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
     checks = [settings_check, profiles_check, docker_check]
     if backend is not None:
         checks += check_images(backend, profiles)
+        checks += check_host(backend, profiles)
         checks.append(check_disks(backend, settings))
         megabytes = settings.default_limits.disk
         if checks[-1].status is Status.OK and megabytes is not None:
@@ -270,8 +337,9 @@ STYLES = {Status.OK: "green", Status.FAIL: "bold red", Status.WARN: "yellow"}
     "whose image is present, and show their figures.",
 )
 def doctor(timeout: float, with_languages: bool) -> None:
-    """Check the Docker engine, the sandbox images, bounded disks, the profiles file, the
-    broker and the result backend. Exits 0 if every check passes, else 1."""
+    """Check the Docker engine, the sandbox images, the host's cgroups, driver and runtimes
+    (accounting, the kill on total CPU), bounded disks, the profiles file, the broker and
+    the result backend. Exits 0 if every check passes, else 1."""
     checks = run_checks(timeout)
     if with_languages:
         checks += language_checks()

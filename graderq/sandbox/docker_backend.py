@@ -25,8 +25,8 @@ import docker.errors
 from graderq.errors import DiskError, DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile, implied_directories
-from graderq.sandbox import perimeter
-from graderq.sandbox.accounting import Accounting, Usage
+from graderq.sandbox import perimeter, runtimes
+from graderq.sandbox.accounting import DRIVERS, Accounting, Usage
 from graderq.sandbox.archives import untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
@@ -77,8 +77,11 @@ class DockerBackend:
         disk_dir: Path,
         max_disks: int | None = None,
         sandbox_allow: str = "",
+        default_runtime: str | None = None,
     ) -> None:
         self.base_url = base_url
+        self.default_runtime = default_runtime
+        """The runtime of a spec that names none; None: the daemon's default."""
         self.timeout = timeout
         self.disk_dir = disk_dir
         self.allowed = perimeter.parse_allow(sandbox_allow)
@@ -86,6 +89,7 @@ class DockerBackend:
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None
         self._accounting: Accounting | object | None = _UNKNOWN
+        self._runtimes: dict[str, dict[str, Any]] | None = None
         self._cgroups: dict[str, str] = {}
         self._disks: dict[str, tuple[str, str]] = {}
         self._network_ready = False
@@ -100,6 +104,7 @@ class DockerBackend:
             settings.disk_dir,
             settings.max_disks,
             settings.sandbox_allow,
+            settings.default_runtime,
         )
 
     @property
@@ -118,14 +123,23 @@ class DockerBackend:
 
     @property
     def accounting(self) -> Accounting | None:
-        """Cgroup accounting, if this process sees the daemon's cgroupfs tree."""
+        """Cgroup accounting, if this process sees the daemon's cgroup tree (v1 or v2,
+        the cgroupfs or the systemd driver); None for a remote daemon or another driver."""
         if self._accounting is _UNKNOWN:
-            accounting = Accounting()
             with engine_errors("cannot read the Docker engine's cgroup driver"):
                 driver = self.api.info().get("CgroupDriver")
-            usable = self.local and driver == "cgroupfs" and accounting.supported()
+            accounting = Accounting(driver=driver) if driver in DRIVERS else None
+            usable = accounting is not None and self.local and accounting.supported()
             self._accounting = accounting if usable else None
         return self._accounting  # type: ignore[return-value]
+
+    @property
+    def runtimes(self) -> dict[str, dict[str, Any]]:
+        """The daemon's runtimes (docker info's Runtimes), read once."""
+        if self._runtimes is None:
+            with engine_errors("cannot read the Docker engine's runtimes"):
+                self._runtimes = runtimes.known(self.api.info())
+        return self._runtimes
 
     def ensure_network(self) -> None:
         """Create the sandbox network (no traffic between sandboxes) if it is missing, and
@@ -154,6 +168,10 @@ class DockerBackend:
         self._network_ready = True
 
     def create(self, spec: ContainerSpec) -> str:
+        if spec.runtime is None and self.default_runtime is not None:
+            spec = dataclasses.replace(spec, runtime=self.default_runtime)
+        if spec.runtime is not None:  # refused before anything is made
+            runtimes.adapt(create_body(spec), spec, self.runtimes)
         if not spec.network_disabled:
             self.ensure_network()
         name = f"graderq-{uuid.uuid4().hex[:16]}"
@@ -166,6 +184,8 @@ class DockerBackend:
             device = self._volumes.device(spec.volume)
             spec = dataclasses.replace(spec, device=device)
         body = create_body(spec)
+        if spec.runtime is not None:
+            runtimes.adapt(body, spec, self.runtimes)
         accounting = self.accounting
         if accounting is not None:
             body["HostConfig"]["CgroupParent"] = accounting.parent(name)
@@ -217,6 +237,7 @@ class DockerBackend:
         """Start the container and stream it to its end (start's own part)."""
         api = self.api
         cpu_before: float | None = None
+        oom_before: int | None = None
         with engine_errors("cannot run the sandbox"):
             attached = api.attach_socket(
                 container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -230,6 +251,7 @@ class DockerBackend:
                     # world does), and what it used then is its own. runc's few ms of
                     # set-up in the container count too: they are the same process.
                     cpu_before = accounting.begin(cgroup)
+                    oom_before = accounting.oom_kills(cgroup)
                     if limits.cputime is not None:
                         over_cpu = accounting.watch(cgroup, cpu_before + limits.cputime)
                 api.start(container)
@@ -259,6 +281,7 @@ class DockerBackend:
             stderr=demuxer.stderr,
             duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
             oom_killed=bool(state.get("OOMKilled"))
+            or _oom_since(oom_before, usage.oom_kills)
             or (ending is Ending.EXITED and _killed_at_memory_limit(state, usage, limits)),
             ending=ending,
             output_truncated=demuxer.truncated,
@@ -330,8 +353,9 @@ class DockerBackend:
             return
         name = found["Name"].lstrip("/")
         parent = (found.get("HostConfig") or {}).get("CgroupParent")
-        if parent and parent == Accounting.parent(name):
-            self.release_cgroup(name)
+        accounting = self.accounting
+        if parent and accounting is not None and parent == accounting.parent(name):
+            accounting.release(name)
         disk = disk_of(found)
         if disk is not None:
             self._discard(disk)
@@ -404,10 +428,18 @@ class DockerBackend:
             self.accounting.release(name)
 
 
+def _oom_since(before: int | None, after: int | None) -> bool:
+    """Whether the kernel OOM-killed a process of the sandbox during this start.
+
+    A second witness beside Docker's OOMKilled (containerd's event watcher): on cgroup
+    v2 the parent cgroup's memory.events counts every kill the kernel made inside.
+    """
+    return before is not None and after is not None and after > before
+
+
 def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
     """A tar of `files`, streamed entry by entry: regular files 0644 (0755 if
-    executable), the directories
-    they imply 0777, all owned by root.
+    executable), the directories they imply 0777, all owned by root.
 
     Nothing but one entry's header is built at a time, and each directory once, so the
     worker's memory stays at the request's own size whatever its names (docker-py sends

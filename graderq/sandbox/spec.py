@@ -91,6 +91,8 @@ class ContainerSpec:
     labels: dict[str, str] = field(default_factory=dict)
     device: str | None = None
     """The block device of the disk at /sandbox (a loop device), whose I/O is throttled."""
+    runtime: str | None = None
+    """The profile's Docker runtime; None: the backend's default."""
 
     @property
     def argv(self) -> list[str]:
@@ -134,6 +136,7 @@ def run_spec(
         volume=volume,
         with_files=with_files,
         labels=owner_labels(KIND_SANDBOX, **{f"{LABEL}.profile": profile.name}),
+        runtime=profile.runtime,
     )
 
 
@@ -229,6 +232,8 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         config["Tmpfs"] = {WORKDIR: tmpfs}
     if bounded and not spec.read_only:
         config.setdefault("Tmpfs", {}).update({path: tmpfs for path in SCRATCH})
+    if spec.runtime is not None:
+        config["Runtime"] = spec.runtime
     return config
 
 

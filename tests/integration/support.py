@@ -25,6 +25,10 @@ MISSING_IMAGE = "graderq/no-such-image:0"
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 """The `graderq.owner` label of every object graderq makes in this test process."""
 MIB = 1024 * 1024
+SLOWDOWN = float(os.environ.get("GRADERQ_TEST_SLOWDOWN") or 1)
+"""How many times slower than native this host runs: 3 in the emulated cgroup-v2 VM
+(workers/vm), where an interpreter's start costs a fraction of a CPU second. The upper
+bounds on the time and CPU the cgroup tests' runs take scale by it; lower bounds do not."""
 RESULT_KEYS = {
     "exit_code",
     "stdout",

@@ -21,6 +21,7 @@ from graderq.sandbox.volumes import DISK_LABEL, sandbox_disk
 from graderq.settings import get_settings
 from tests.integration.support import (
     PYTHON_IMAGE,
+    SLOWDOWN,
     disk_objects,
     fill,
     make_settings,
@@ -36,9 +37,11 @@ def megabytes_free(stdout: bytes) -> int:
     return int(stdout.decode().splitlines()[-1].split()[3])
 
 
+@pytest.mark.cgroups
 def test_files_get_a_disk_of_the_disk_limit_that_refuses_more(engine: graderq.Engine) -> None:
     command = "df -m /sandbox; dd if=/dev/zero of=big bs=1M count=100 status=none; ls -s big"
-    result = engine.run("python", command, files=FILES, limits={"disk": 32})
+    # The default cputime (1 s), or more on a slow host: dd is the CPU this takes.
+    result = engine.run("python", command, files=FILES, limits={"disk": 32, "cputime": SLOWDOWN})
 
     assert ENOSPC in result["stderr"], result
     size_mb = int(result["stdout"].decode().splitlines()[1].split()[1])
@@ -59,6 +62,7 @@ def test_a_disk_is_an_empty_world_writable_sandbox_for_any_user(
         assert result["stdout"] == b"drwxrwxrwx root\nmain.py\nwrote\n", result
 
 
+@pytest.mark.cgroups
 def test_a_workdir_disk_keeps_its_files_and_its_bound_across_runs(
     engine: graderq.Engine, docker_client: docker.DockerClient
 ) -> None:
@@ -81,6 +85,7 @@ def test_a_workdir_disk_keeps_its_files_and_its_bound_across_runs(
     assert not image.exists() and not disks.devices(image)  # removed with the workdir
 
 
+@pytest.mark.cgroups
 def test_the_number_of_files_is_bounded_too(engine: graderq.Engine) -> None:
     """An inode per 8 KiB: an 8 MB disk holds about a thousand files, not a million."""
     make = (
