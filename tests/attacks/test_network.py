@@ -19,6 +19,8 @@ import docker
 import pytest
 
 import graderq
+from graderq.sandbox import DockerBackend
+from graderq.sandbox.janitor import NETWORK_GRACE, sweep_networks
 from graderq.settings import Settings, get_settings
 from tests.attacks.support import assert_still_works, fields, probe
 
@@ -121,3 +123,32 @@ def test_networked_sandboxes_can_neither_resolve_nor_reach_each_other(
     subnets = ipaddress.ip_network(get_settings().sandbox_subnets)
     assert through_resolver == direct and ipaddress.ip_address(direct) in subnets, result
     assert outcomes[f"{address}:8000"] != "connected"
+
+
+def test_a_network_left_by_a_dead_process_is_swept_or_replaced(
+    docker_client: docker.DockerClient,
+) -> None:
+    """A worker that dies between a sandbox's network and its container (or before it
+    removes the network) leaves the network: the janitor removes it once its grace is
+    over, and a new sandbox on the same slot (same bridge, same subnet) replaces it."""
+    backend = DockerBackend.from_settings(get_settings())
+    made = []
+    try:
+        identity = backend._identities.take("graderq-dead-sweep")
+        made.append(backend._networks.make("graderq-dead-sweep", identity.slot))
+        backend._identities.release("graderq-dead-sweep")
+        assert sweep_networks(backend, time.time()) == 0  # young: its container may be coming
+        assert sweep_networks(backend, time.time() + NETWORK_GRACE + 1) >= 1
+        assert not docker_client.networks.list(names=made)
+
+        identity = backend._identities.take("graderq-dead-left")
+        made.append(backend._networks.make("graderq-dead-left", identity.slot))
+        made.append(backend._networks.make("graderq-dead-next", identity.slot))
+        backend._identities.release("graderq-dead-left")
+        names = {network.name for network in docker_client.networks.list(names=made[1:])}
+        assert names == {made[2]}
+        bridge = docker_client.networks.get(made[2]).attrs["Options"]
+        assert bridge["com.docker.network.bridge.name"] == f"gqsb{identity.slot}"
+    finally:
+        for name in made:
+            backend.remove_network(name)
