@@ -16,6 +16,9 @@ removed after it, and the DNS of a network answers only for its one container:
 
 A network left by a dead process (same slot, so same bridge and subnet) makes the new
 one fail: it is removed (its container is gone: its slot was free) and the new one made.
+
+docker-py is imported on first use: settings validate GRADERQ_SANDBOX_SUBNETS with this
+module, and a producer that imports graderq must not load docker.
 """
 
 from __future__ import annotations
@@ -24,15 +27,13 @@ import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from typing import Any
-
-import docker
-import docker.errors
-import docker.types
+from typing import TYPE_CHECKING, Any
 
 from graderq.sandbox.backend import Network
-from graderq.sandbox.docker_api import engine_errors
 from graderq.sandbox.spec import LABEL, owner_labels
+
+if TYPE_CHECKING:
+    import docker
 
 log = logging.getLogger("graderq.sandbox")
 
@@ -79,6 +80,8 @@ def subnet_of(subnets: ipaddress.IPv4Network, slot: int) -> ipaddress.IPv4Networ
 
 def create_options(name: str, slot: int, subnets: ipaddress.IPv4Network) -> dict[str, Any]:
     """docker-py create_network's arguments for the network of the sandbox `name`."""
+    import docker.types
+
     subnet = subnet_of(subnets, slot)
     pool = docker.types.IPAMPool(subnet=str(subnet), gateway=str(subnet.network_address + 1))
     return {
@@ -94,7 +97,8 @@ def create_options(name: str, slot: int, subnets: ipaddress.IPv4Network) -> dict
 
 
 class Networks:
-    """The sandbox networks of the daemon that `api` reaches."""
+    """The sandbox networks of the daemon that `api` reaches (docker-py is loaded: the
+    backend that makes this has its client)."""
 
     def __init__(self, api: Callable[[], docker.APIClient], subnets: str, slots: int) -> None:
         self._api = api
@@ -102,6 +106,10 @@ class Networks:
 
     def make(self, container_name: str, slot: int) -> str:
         """The network of the sandbox `container_name` on UID slot `slot`; its name."""
+        import docker.errors
+
+        from graderq.sandbox.docker_api import engine_errors
+
         name = network_name(container_name)
         options = create_options(container_name, slot, self.subnets)
         with engine_errors(f"cannot create the sandbox network {name!r}"):
@@ -124,12 +132,18 @@ class Networks:
 
     def remove(self, name: str) -> None:
         """Remove a sandbox network; gone is fine."""
+        import docker.errors
+
+        from graderq.sandbox.docker_api import engine_errors
+
         action = f"cannot remove the sandbox network {name!r}"
         with engine_errors(action), suppress(docker.errors.NotFound):
             self._api().remove_network(name)
 
     def listed(self) -> list[Network]:
         """Every sandbox network on the daemon."""
+        from graderq.sandbox.docker_api import engine_errors
+
         with engine_errors("cannot list the sandbox networks"):
             found = self._api().networks(filters={"label": f"{LABEL}={KIND_NETWORK}"})
         return [Network(n["Name"], _labels(n)) for n in found]
