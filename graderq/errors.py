@@ -17,6 +17,7 @@
     ├── DockerError               the Docker engine failed (epicbox: DockerError)
     │   ├── DockerUnavailable     the engine cannot be reached: worth trying again
     │   ├── VolumeInUse           a volume is still used by a container
+    │   ├── TooManySandboxes      every host UID of the node's pool is held: try later
     │   └── DiskError             a bounded disk cannot be made, removed, or saw an I/O error
     │       └── TooManyDisks      the node already holds GRADERQ_MAX_DISKS disks
     ├── BackendUnavailable        the broker or the result backend cannot be reached
@@ -97,6 +98,11 @@ class DockerUnavailable(DockerError):
 
 class VolumeInUse(DockerError):
     """A volume cannot be removed yet: a container still uses it."""
+
+
+class TooManySandboxes(DockerError):
+    """Every host UID of the machine's pool (GRADERQ_SANDBOX_UID_SLOTS) is held by a
+    running sandbox."""
 
 
 class DiskError(DockerError):

@@ -83,6 +83,28 @@ class Settings(BaseSettings):
         description="What sandboxes of profiles with network may reach: comma-separated "
         "CIDR or CIDR:PORT (TCP and UDP) entries; empty: nothing off the sandbox network.",
     )
+    sandbox_uid_base: int = Field(
+        100000,
+        ge=1000,
+        le=2**31 - 2**20,
+        description="Host identities of sandboxes: each running sandbox has a UID of its own, "
+        "sandbox_uid_base + 1 + its slot, and the GID sandbox_uid_base (shared by the "
+        "pool, so the runs of one workdir share its files). No host user may use them.",
+    )
+    sandbox_uid_slots: int = Field(
+        1024,
+        ge=1,
+        le=2**20,
+        description="How many sandboxes may run at once on one machine (across every "
+        "worker process and Docker daemon there): the size of the UID pool; beyond it "
+        "TooManySandboxes.",
+    )
+    sandbox_subnets: str = Field(
+        "198.18.0.0/16",
+        description="The IPv4 range of the networks of sandboxes with network: each gets "
+        "a /28 of its own, the one at its UID slot; it must hold sandbox_uid_slots of them "
+        "and be used by nothing else on the host or its LAN.",
+    )
 
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker URL.")
     rabbitmq_queues: Literal["classic", "priority", "quorum"] = Field(
@@ -180,6 +202,9 @@ class Settings(BaseSettings):
             )
         if self.task_time_limit <= 2 * self.task_time_margin:
             raise ValueError("task_time_limit must be above twice task_time_margin")
+        from graderq.sandbox.networks import parse_subnets
+
+        parse_subnets(self.sandbox_subnets, self.sandbox_uid_slots)
         return self
 
 

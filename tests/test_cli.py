@@ -608,12 +608,12 @@ def test_janitor_sweeps_once_and_says_what_it_removed(monkeypatch: pytest.Monkey
     assert result.exit_code == 0, result.output
     settings = get_settings()
     max_age = settings.task_time_limit + settings.task_time_margin
-    expected = {"containers": 1, "volumes": 1, "disks": 0, "max_age": max_age}
+    expected = {"containers": 1, "volumes": 1, "disks": 0, "networks": 0, "max_age": max_age}
     assert json.loads(result.stdout) == expected
     (backend,) = made
     assert backend.destroyed == ["old"] and backend.removed_volumes == ["gone"]
     text = invoke("janitor").stdout
-    assert "janitor removed 1 containers, 1 volumes and 0 disks" in text
+    assert "janitor removed 1 containers, 1 volumes, 0 disks and 0 networks" in text
 
 
 def test_tests_toml_gives_points_groups_and_limits(tmp_path: Path) -> None:

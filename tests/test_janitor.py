@@ -9,6 +9,7 @@ from graderq.sandbox import ContainerSpec, FakeBackend
 from graderq.sandbox.accounting import Accounting, Usage
 from graderq.sandbox.janitor import (
     DISK_GRACE,
+    NETWORK_GRACE,
     Sweep,
     container_abandoned,
     pid_alive,
@@ -16,6 +17,7 @@ from graderq.sandbox.janitor import (
     sweep_cgroups,
     sweep_containers,
     sweep_disks,
+    sweep_networks,
     sweep_volumes,
     workdir_expired,
 )
@@ -155,6 +157,40 @@ def test_cgroups_older_than_any_task_without_a_container_are_released() -> None:
     assert set(backend.cgroup_dirs) == {running, "young"}
 
 
+def network_labels(container: str, created: float) -> dict[str, str]:
+    return {
+        "graderq": "sandbox-network",
+        "graderq.container": container,
+        "graderq.created": str(created),
+    }
+
+
+def test_networks_whose_sandbox_is_gone_are_removed_after_a_grace() -> None:
+    """A network is made just before its container: a young one without it is spared."""
+    backend = FakeBackend()
+    running = sandbox(backend, f"{HOST}:{os.getpid()}", NOW)
+    backend.networks = {
+        "kept-net": network_labels(running, 0),
+        "orphan-net": network_labels("graderq-gone", NOW - NETWORK_GRACE - 1),
+        "young-net": network_labels("graderq-coming", NOW - NETWORK_GRACE + 1),
+    }
+
+    assert sweep_networks(backend, NOW) == 1
+    assert set(backend.networks) == {"kept-net", "young-net"}
+
+
+def test_a_network_that_cannot_be_removed_is_left_for_the_next_sweep() -> None:
+    class Busy(FakeBackend):
+        def remove_network(self, name: str) -> None:
+            raise VolumeInUse(f"network {name} has active endpoints")
+
+    backend = Busy()
+    backend.networks = {"orphan-net": network_labels("graderq-gone", 0)}
+
+    assert sweep_networks(backend, NOW) == 0
+    assert set(backend.networks) == {"orphan-net"}
+
+
 def test_a_sweep_runs_every_kind_in_order_and_says_what_it_removed() -> None:
     """Destroying a dead owner's container leaves its disk unused: the same sweep
     removes that volume, then the image the volume's removal did not reach."""
@@ -163,10 +199,13 @@ def test_a_sweep_runs_every_kind_in_order_and_says_what_it_removed() -> None:
     sandbox(backend, f"{HOST}:{dead_pid()}", NOW, volume=disk)
     backend.images["orphan"] = 0
     backend.cgroup_dirs["gone"] = 0
+    backend.networks["graderq-gone-net"] = network_labels("graderq-gone", 0)
 
-    assert sweep(backend, max_age=60, now=NOW) == Sweep(containers=1, volumes=1, disks=1)
+    assert sweep(backend, max_age=60, now=NOW) == Sweep(
+        containers=1, volumes=1, disks=1, networks=1
+    )
     assert not backend.containers and not backend.volumes and not backend.images
-    assert not backend.cgroup_dirs
+    assert not backend.cgroup_dirs and not backend.networks
     assert sweep(backend, max_age=60, now=NOW) == Sweep()
 
 

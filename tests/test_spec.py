@@ -1,4 +1,7 @@
 import os
+import subprocess
+
+import pytest
 
 from graderq.limits import Limits
 from graderq.profiles import Profile
@@ -13,7 +16,8 @@ def spec(**kwargs: object) -> ContainerSpec:
 def test_hardening_is_on_by_default() -> None:
     body = create_body(spec())
     host = body["HostConfig"]
-    assert body["Cmd"] == ["/bin/sh", "-c", "echo hi"]
+    assert body["Cmd"] == ["/bin/sh", "-c", 'umask 002 && exec /bin/sh -c "$1"', "sh", "echo hi"]
+    assert body["Env"] == ["HOME=/sandbox"]
     assert body["WorkingDir"] == "/sandbox"
     assert body["NetworkDisabled"] is True
     assert host["NetworkMode"] == "none"
@@ -42,10 +46,20 @@ def test_unlimited_limits_set_nothing() -> None:
     assert host["Ulimits"] == []
 
 
-def test_network_enabled_profile_uses_the_sandbox_network() -> None:
-    body = create_body(spec(network_disabled=False))
+def test_the_command_runs_as_sh_c_would_run_it_with_umask_002() -> None:
+    """The wrapper passes the command as one argument: quotes, $0, $@ and exit codes
+    are what `sh -c COMMAND` gives."""
+    command = """printf '%s|' "$0" "$#" 'a b' "$(umask)"; exit 7"""
+    done = subprocess.run(spec(command=command).argv, capture_output=True, check=False)
+    assert (done.returncode, done.stdout) == (7, b"/bin/sh|0|a b|0002|")
+
+
+def test_network_enabled_profile_uses_the_sandboxs_own_network() -> None:
+    body = create_body(spec(network_disabled=False, network="graderq-abc-net"))
     assert body["NetworkDisabled"] is False
-    assert body["HostConfig"]["NetworkMode"] == "graderq-sandbox"
+    assert body["HostConfig"]["NetworkMode"] == "graderq-abc-net"
+    with pytest.raises(ValueError, match="network of its own"):
+        create_body(spec(network_disabled=False))
 
 
 def test_workdir_volume_is_mounted_at_sandbox() -> None:

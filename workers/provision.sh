@@ -45,12 +45,12 @@ if ! docker info >/dev/null 2>&1; then
   wait_for 60 "docker info" docker info
 fi
 
-# Sandboxes of profiles with network sit on the graderq-sandbox network (bridge
-# graderq0, made by graderq on first use); the host refuses new connections from it,
+# Each sandbox of a profile with network has a network of its own (bridges gqsb0,
+# gqsb1..., made and removed by graderq); the host refuses new connections from them,
 # so no host service (broker, result backend, Docker API) is reachable from a sandbox.
 for table in iptables ip6tables; do
   command -v "$table" >/dev/null || continue
-  rule=(INPUT -i graderq0 -m conntrack --ctstate NEW -j DROP)
+  rule=(INPUT -i gqsb+ -m conntrack --ctstate NEW -j DROP)
   sudo_ "$table" -C "${rule[@]}" 2>/dev/null || sudo_ "$table" -I "${rule[@]}" || true
 done
 

@@ -77,8 +77,9 @@ def janitor(as_json: bool) -> None:
     """Remove what dead workers left on this Docker engine, once.
 
     Sandbox containers whose owner process is gone or that are older than any task
-    may run (GRADERQ_TASK_TIME_LIMIT + GRADERQ_TASK_TIME_MARGIN), and expired working
-    directories. Workers do this on their own every GRADERQ_JANITOR_INTERVAL seconds.
+    may run (GRADERQ_TASK_TIME_LIMIT + GRADERQ_TASK_TIME_MARGIN), expired working
+    directories, and the networks of sandboxes that are gone. Workers do this on their
+    own every GRADERQ_JANITOR_INTERVAL seconds.
     """
     from graderq.sandbox import DockerBackend
     from graderq.sandbox.janitor import sweep
@@ -94,12 +95,13 @@ def janitor(as_json: bool) -> None:
                 "containers": done.containers,
                 "volumes": done.volumes,
                 "disks": done.disks,
+                "networks": done.networks,
                 "max_age": max_age,
             }
         )
     else:
         stdout_console().print(
-            f"janitor removed {done.containers} containers, {done.volumes} volumes and "
-            f"{done.disks} disks "
+            f"janitor removed {done.containers} containers, {done.volumes} volumes, "
+            f"{done.disks} disks and {done.networks} networks "
             f"(sandboxes older than {max_age:g} s count as abandoned)"
         )

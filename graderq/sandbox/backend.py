@@ -55,6 +55,14 @@ class Cgroup:
     made: float
 
 
+@dataclass(frozen=True)
+class Network:
+    """A sandbox's own network as the engine lists it (its labels name its container)."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
 class Backend(Protocol):
     """One container engine (one Docker host)."""
 
@@ -110,6 +118,12 @@ class Backend(Protocol):
 
     def remove_disk_image(self, volume: str) -> None:
         """Detach and delete the image of `volume`'s disk; gone is fine."""
+
+    def sandbox_networks(self) -> list[Network]:
+        """Every network made for one sandbox with network, its container there or not."""
+
+    def remove_network(self, name: str) -> None:
+        """Remove a sandbox's network; gone is fine."""
 
     def cgroups(self) -> list[Cgroup]:
         """Sandbox accounting cgroups on this machine (none without accounting)."""

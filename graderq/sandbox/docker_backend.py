@@ -28,18 +28,17 @@ from graderq.request import SandboxFile, implied_directories
 from graderq.sandbox import perimeter, runtimes
 from graderq.sandbox.accounting import DRIVERS, Accounting, Usage
 from graderq.sandbox.archives import untar
-from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
+from graderq.sandbox.backend import Cgroup, Container, DiskImage, Network, Volume
 from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.docker_api import connect, engine_errors, is_local
 from graderq.sandbox.frames import Demuxer
+from graderq.sandbox.identities import Identities
+from graderq.sandbox.networks import BRIDGE_MATCH, Networks, network_name
 from graderq.sandbox.outcome import Outcome
 from graderq.sandbox.spec import (
     KIND_SANDBOX,
     KIND_WORKDIR,
     LABEL,
-    NETWORK_OPTIONS,
-    SANDBOX_BRIDGE,
-    SANDBOX_NETWORK,
     WORKDIR,
     ContainerSpec,
     create_body,
@@ -68,6 +67,9 @@ class DockerBackend:
     tells start() which cgroup to read, in the process that created the container
     (a container started by another process is not accounted: None, never a guess);
     `_disks` likewise tells it which disk (volume, loop device) to watch for I/O errors.
+    Each sandbox runs as a host UID of its own from the machine's pool (identities.py),
+    held by this process until it destroys the sandbox (`_names` finds the holder), and a
+    sandbox with network on a network of its own (networks.py).
     """
 
     def __init__(
@@ -78,6 +80,9 @@ class DockerBackend:
         max_disks: int | None = None,
         sandbox_allow: str = "",
         default_runtime: str | None = None,
+        uid_base: int = 100000,
+        uid_slots: int = 1024,
+        sandbox_subnets: str = "198.18.0.0/16",
     ) -> None:
         self.base_url = base_url
         self.default_runtime = default_runtime
@@ -92,8 +97,11 @@ class DockerBackend:
         self._runtimes: dict[str, dict[str, Any]] | None = None
         self._cgroups: dict[str, str] = {}
         self._disks: dict[str, tuple[str, str]] = {}
-        self._network_ready = False
+        self._names: dict[str, str] = {}
+        self._perimeter_ready = False
         self._volumes = Volumes(lambda: self.api, disk_dir, max_disks)
+        self._identities = Identities(uid_base, uid_slots, self._container_exists)
+        self._networks = Networks(lambda: self.api, sandbox_subnets, uid_slots)
 
     @classmethod
     def from_settings(cls, settings: Settings, base_url: str | None = None) -> DockerBackend:
@@ -105,6 +113,9 @@ class DockerBackend:
             settings.max_disks,
             settings.sandbox_allow,
             settings.default_runtime,
+            settings.sandbox_uid_base,
+            settings.sandbox_uid_slots,
+            settings.sandbox_subnets,
         )
 
     @property
@@ -141,40 +152,51 @@ class DockerBackend:
                 self._runtimes = runtimes.known(self.api.info())
         return self._runtimes
 
-    def ensure_network(self) -> None:
-        """Create the sandbox network (no traffic between sandboxes) if it is missing, and
-        close its perimeter: only GRADERQ_SANDBOX_ALLOW is reachable (perimeter.py)."""
-        if self._network_ready:
+    def ensure_perimeter(self) -> None:
+        """Close the perimeter of the sandbox networks, once per process: only
+        GRADERQ_SANDBOX_ALLOW is reachable from any `gqsb+` bridge (perimeter.py)."""
+        if self._perimeter_ready:
             return
         if not self.local:
             raise DockerError(
-                f"cannot close the perimeter of the network {SANDBOX_NETWORK!r}: the Docker "
-                f"engine at {self.base_url} is elsewhere; run the worker on its Docker host"
+                "cannot close the perimeter of the sandbox networks: the Docker engine at "
+                f"{self.base_url} is elsewhere; run the worker on its Docker host"
             )
-        with engine_errors(f"cannot create the network {SANDBOX_NETWORK!r}"):
-            if not self.api.networks(names=[SANDBOX_NETWORK]):
-                try:
-                    self.api.create_network(
-                        SANDBOX_NETWORK,
-                        driver="bridge",
-                        options=NETWORK_OPTIONS,
-                        labels={LABEL: "network"},
-                        check_duplicate=True,
-                    )
-                except docker.errors.APIError as exc:
-                    if exc.status_code != 409:  # 409: a twin worker made it first
-                        raise
-        perimeter.install(self.allowed, SANDBOX_BRIDGE)
-        self._network_ready = True
+        perimeter.install(self.allowed, BRIDGE_MATCH)
+        self._perimeter_ready = True
+
+    def _container_exists(self, name: str) -> bool:
+        with engine_errors("cannot inspect the last sandbox of a host UID"):
+            try:
+                self.api.inspect_container(name)
+            except docker.errors.NotFound:
+                return False
+        return True
 
     def create(self, spec: ContainerSpec) -> str:
+        """Take a host UID (and a network of its own) for the container, then create it."""
         if spec.runtime is None and self.default_runtime is not None:
             spec = dataclasses.replace(spec, runtime=self.default_runtime)
         if spec.runtime is not None:  # refused before anything is made
             runtimes.adapt(create_body(spec), spec, self.runtimes)
-        if not spec.network_disabled:
-            self.ensure_network()
         name = f"graderq-{uuid.uuid4().hex[:16]}"
+        identity = self._identities.take(name)
+        network = None
+        try:
+            if not spec.network_disabled:
+                self.ensure_perimeter()
+                network = self._networks.make(name, identity.slot)
+            spec = dataclasses.replace(spec, user=identity.user, network=network)
+            container = self._create(name, spec)
+        except BaseException:
+            if network is not None:
+                self._drop_network(network)
+            self._identities.release(name)
+            raise
+        self._names[container] = name
+        return container
+
+    def _create(self, name: str, spec: ContainerSpec) -> str:
         disk = device = None
         if spec.needs_disk:
             disk = sandbox_disk(name)
@@ -339,6 +361,15 @@ class DockerBackend:
         """
         self._cgroups.pop(container, None)
         self._disks.pop(container, None)
+        holder = self._names.pop(container, None)
+        try:
+            self._destroy(container)
+        finally:
+            # Even if removal failed: the slot's next holder checks this one is gone.
+            if holder is not None:
+                self._identities.release(holder)
+
+    def _destroy(self, container: str) -> None:
         deadline = time.monotonic() + DESTROY_PATIENCE
         while True:
             try:
@@ -359,6 +390,15 @@ class DockerBackend:
         disk = disk_of(found)
         if disk is not None:
             self._discard(disk)
+        if (found.get("HostConfig") or {}).get("NetworkMode") == network_name(name):
+            self._drop_network(network_name(name))
+
+    def _drop_network(self, network: str) -> None:
+        """Remove a sandbox's network, or leave it to the janitor if that fails."""
+        try:
+            self._networks.remove(network)
+        except DockerError as exc:
+            log.warning("sandbox network %s left for the janitor: %s", network, exc)
 
     def _discard(self, volume: str) -> None:
         """Remove a sandbox's disk volume, or leave it to the janitor if that fails."""
@@ -416,6 +456,12 @@ class DockerBackend:
 
     def remove_disk_image(self, volume: str) -> None:
         self._volumes.remove_image(volume)
+
+    def sandbox_networks(self) -> list[Network]:
+        return self._networks.listed()
+
+    def remove_network(self, name: str) -> None:
+        self._networks.remove(name)
 
     def cgroups(self) -> list[Cgroup]:
         accounting = self.accounting

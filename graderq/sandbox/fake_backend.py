@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from graderq.errors import WorkdirError
 from graderq.limits import Limits
 from graderq.request import SandboxFile
-from graderq.sandbox.backend import Cgroup, Container, DiskImage, Volume
+from graderq.sandbox.backend import Cgroup, Container, DiskImage, Network, Volume
 from graderq.sandbox.communicate import Ending
 from graderq.sandbox.outcome import Outcome
 from graderq.sandbox.spec import KIND_SANDBOX, LABEL, ContainerSpec
@@ -40,7 +40,7 @@ class FakeBackend:
     """Records what would happen on an engine; `script` decides each run's outcome.
 
     A container's name is its id. What a test may set up for the janitor: `labels` of
-    volumes, `lost` disks, `images` on the host, `cgroup_dirs`.
+    volumes, `lost` disks, `images` on the host, `cgroup_dirs`, sandbox `networks`.
     """
 
     def __init__(
@@ -61,6 +61,8 @@ class FakeBackend:
         """Disk images on the host: their volume's name, and when each was changed."""
         self.cgroup_dirs: dict[str, float] = {}
         """Accounting cgroups on the host: their container's name, and when made."""
+        self.networks: dict[str, dict[str, str]] = {}
+        """Sandbox networks on the host: their labels (which name their container)."""
         self.created: list[FakeContainer] = []
         self._ids = itertools.count(1)
 
@@ -142,6 +144,12 @@ class FakeBackend:
 
     def remove_disk_image(self, volume: str) -> None:
         self.images.pop(volume, None)
+
+    def sandbox_networks(self) -> list[Network]:
+        return [Network(name, labels) for name, labels in self.networks.items()]
+
+    def remove_network(self, name: str) -> None:
+        self.networks.pop(name, None)
 
     def cgroups(self) -> list[Cgroup]:
         return [Cgroup(name, made) for name, made in self.cgroup_dirs.items()]

@@ -10,7 +10,9 @@ decisions are pure functions, tested with FakeBackend), then removes what it cho
   in use is left for a later sweep;
 - disk images whose volume is gone (their maker died between the two): detached and
   deleted;
-- accounting cgroups older than any task whose container is gone.
+- accounting cgroups older than any task whose container is gone;
+- sandbox networks whose container is gone, spared for NETWORK_GRACE (a network is made
+  just before its container).
 
 check_room warns when the disk dir lacks room for the disks the node may still make.
 """
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from graderq.errors import DockerError
 from graderq.sandbox import disks
-from graderq.sandbox.backend import Backend, Cgroup, Container, DiskImage, Volume
+from graderq.sandbox.backend import Backend, Cgroup, Container, DiskImage, Network, Volume
 from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
 from graderq.settings import Settings
 
@@ -45,10 +47,13 @@ class Sweep:
     containers: int = 0
     volumes: int = 0
     disks: int = 0
+    networks: int = 0
 
 
 DISK_GRACE = 60.0
 """Seconds a sandbox's disk may lack its volume (being created) or its container."""
+NETWORK_GRACE = 60.0
+"""Seconds a sandbox's network may lack its container (being created)."""
 
 
 def pid_alive(pid: int) -> bool:
@@ -135,6 +140,16 @@ def stale_cgroups(
     return [c for c in cgroups if c.made < now - max_age and c.name not in containers]
 
 
+def orphan_networks(networks: Iterable[Network], containers: set[str], now: float) -> list[Network]:
+    """Sandbox networks whose container is gone, spared for NETWORK_GRACE."""
+    return [
+        network
+        for network in networks
+        if network.labels.get(f"{LABEL}.container") not in containers
+        and (_number(network.labels.get(f"{LABEL}.created")) or 0) < now - NETWORK_GRACE
+    ]
+
+
 def sweep_containers(backend: Backend, now: float, max_age: float) -> int:
     doomed = abandoned_containers(backend.sandbox_containers(), now, max_age)
     for container in doomed:
@@ -174,8 +189,24 @@ def sweep_cgroups(backend: Backend, now: float, max_age: float) -> int:
     return len(doomed)
 
 
+def sweep_networks(backend: Backend, now: float) -> int:
+    networks = backend.sandbox_networks()
+    if not networks:
+        return 0
+    removed = 0
+    for network in orphan_networks(networks, backend.container_names(), now):
+        try:
+            backend.remove_network(network.name)
+        except DockerError as exc:  # a container on it after all: the next sweep sees it
+            log.debug("network %s not removed: %s", network.name, exc)
+            continue
+        removed += 1
+    return removed
+
+
 def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
-    """Remove abandoned sandbox containers, then volumes, disk images and cgroups.
+    """Remove abandoned sandbox containers, then volumes, disk images, networks and
+    cgroups.
 
     In this order: removing a container leaves its disk unused, and a volume its image.
     """
@@ -184,14 +215,16 @@ def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
         containers=sweep_containers(backend, now, max_age),
         volumes=sweep_volumes(backend, now),
         disks=sweep_disks(backend, now),
+        networks=sweep_networks(backend, now),
     )
     sweep_cgroups(backend, now, max_age)
-    if done.containers or done.volumes or done.disks:
+    if done.containers or done.volumes or done.disks or done.networks:
         log.info(
-            "janitor removed %d containers, %d volumes and %d disks",
+            "janitor removed %d containers, %d volumes, %d disks and %d networks",
             done.containers,
             done.volumes,
             done.disks,
+            done.networks,
         )
     return done
 

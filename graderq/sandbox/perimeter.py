@@ -1,20 +1,22 @@
 """The network perimeter of sandboxes with network: only what the operator allows.
 
-Sandboxes of profiles with network sit on the bridge `graderq0`. Docker forwards their
-traffic anywhere (`FORWARD -i graderq0 ! -o graderq0 ACCEPT`): the LAN, the broker's
-host, a cloud's metadata address. graderq puts a chain of its own in front of Docker's
-rules, in DOCKER-USER (Docker's place for the operator's rules, which it never flushes):
+Each sandbox with network has a network of its own, its bridge named `gqsb<slot>`
+(networks.py). Docker forwards their traffic anywhere (`FORWARD -i gqsb5 ! -o gqsb5
+ACCEPT`): the LAN, the broker's host, a cloud's metadata address. graderq puts a chain
+of its own in front of Docker's rules, in DOCKER-USER (Docker's place for the operator's
+rules, which it never flushes), for every sandbox bridge at once (iptables' `+`):
 
-    -A DOCKER-USER -i graderq0 -j GRADERQ-SANDBOX
+    -A DOCKER-USER -i gqsb+ -j GRADERQ-SANDBOX
     -A GRADERQ-SANDBOX -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
     -A GRADERQ-SANDBOX -d CIDR [-p tcp|udp --dport PORT] -j RETURN   (each allowed entry)
     -A GRADERQ-SANDBOX -j DROP
 
-and INPUT drops every new connection from the bridge to the host itself (as
-workers/provision.sh does), so an allowed CIDR never opens the host. The chain is
-rewritten whole and atomically (iptables-restore --noflush) each time a worker ensures
-the network, so it is idempotent and always the worker's GRADERQ_SANDBOX_ALLOW. IPv4
-only: the sandbox network has no IPv6.
+and INPUT drops every new connection from the bridges to the host itself (as
+workers/provision.sh does), so an allowed CIDR never opens the host. Another sandbox is
+off a sandbox's own network, so it is dropped too (and Docker isolates bridges from
+each other). The chain is rewritten whole and atomically (iptables-restore --noflush)
+once per worker process, so it is idempotent and always the worker's
+GRADERQ_SANDBOX_ALLOW. IPv4 only: the sandbox networks have no IPv6.
 """
 
 from __future__ import annotations

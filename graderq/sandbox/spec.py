@@ -21,14 +21,11 @@ from graderq.profiles import Profile
 WORKDIR = "/sandbox"
 LABEL = "graderq"
 """Every container and volume graderq creates has this label; its value is the kind."""
-SANDBOX_NETWORK = "graderq-sandbox"
-"""The network of profiles with network: its own bridge, sandboxes isolated from each other."""
-SANDBOX_BRIDGE = "graderq0"
-"""That network's bridge interface; the host drops new connections from it (provision.sh)."""
-NETWORK_OPTIONS = {
-    "com.docker.network.bridge.name": SANDBOX_BRIDGE,
-    "com.docker.network.bridge.enable_icc": "false",
-}
+DNS_OPTIONS = ("ndots:1",)
+"""resolv.conf options of a sandbox with network: glibc's default, said explicitly."""
+UMASK = "002"
+"""Every sandbox's umask: what one run of a workdir writes is group-writable, and every
+sandbox has the UID pool's group, so the next run (another host UID) may rewrite it."""
 TMPFS_UNLIMITED = "1g"
 """Size of a tmpfs when neither disk nor memory is limited."""
 SCRATCH = ("/tmp", "/var/tmp")
@@ -83,6 +80,8 @@ class ContainerSpec:
     command: str
     limits: Limits
     user: str = "root"
+    """The profile's user; the Docker backend replaces it with the sandbox's own host
+    identity, `UID:GID` from the machine's pool (identities.py), whatever the profile."""
     read_only: bool = False
     network_disabled: bool = True
     volume: str | None = None
@@ -93,10 +92,13 @@ class ContainerSpec:
     """The block device of the disk at /sandbox (a loop device), whose I/O is throttled."""
     runtime: str | None = None
     """The profile's Docker runtime; None: the backend's default."""
+    network: str | None = None
+    """The sandbox's own network when it has network (networks.py), made by the backend."""
 
     @property
     def argv(self) -> list[str]:
-        return ["/bin/sh", "-c", self.command]
+        """`sh -c COMMAND`, exactly, started by a shell that sets the umask first."""
+        return ["/bin/sh", "-c", f'umask {UMASK} && exec /bin/sh -c "$1"', "sh", self.command]
 
     @property
     def needs_disk(self) -> bool:
@@ -186,6 +188,15 @@ def io_throttle(limits: Limits, device: str | None) -> dict[str, Any]:
     return config
 
 
+def network_mode(spec: ContainerSpec) -> str:
+    """ "none", or the sandbox's own network: never one that another sandbox is on."""
+    if spec.network_disabled:
+        return "none"
+    if spec.network is None:
+        raise ValueError("a sandbox with network needs a network of its own (spec.network)")
+    return spec.network
+
+
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
     """HostConfig fields (Docker API names): limits, hardening, the writable mounts.
 
@@ -206,10 +217,14 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "ReadonlyRootfs": spec.read_only or bounded,
         "Ulimits": ulimits(limits),
         "PidsLimit": limits.processes if limits.processes is not None else -1,
-        "NetworkMode": "none" if spec.network_disabled else SANDBOX_NETWORK,
+        "NetworkMode": network_mode(spec),
         "Mounts": [],
         **io_throttle(limits, spec.device),
     }
+    if not spec.network_disabled:
+        # ndots set: Docker's embedded DNS answers a one-label name it does not know (a
+        # container's name or short ID) at once, empty, instead of forwarding it out.
+        config["DnsOptions"] = list(DNS_OPTIONS)
     if limits.memory is not None:
         memory = limits.memory * 1024 * 1024
         config["Memory"] = memory
@@ -243,6 +258,7 @@ def create_body(spec: ContainerSpec) -> dict[str, Any]:
         "Image": spec.image,
         "Cmd": spec.argv,
         "User": spec.user,
+        "Env": [f"HOME={WORKDIR}"],
         "WorkingDir": WORKDIR,
         "OpenStdin": True,
         "StdinOnce": True,

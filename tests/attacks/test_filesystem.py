@@ -259,16 +259,23 @@ def test_symlinks_left_in_a_workdir_do_not_redirect_later_files(engine: graderq.
     assert_still_works(engine)
 
 
-def test_a_setuid_root_binary_left_in_a_workdir_gives_no_privileges(
+def test_a_setuid_binary_left_in_a_workdir_gives_no_other_identity(
     engine: graderq.Engine,
 ) -> None:
-    """A root sandbox leaves a setuid-root copy of `id` in a shared workdir; a later
-    sandbox user running it stays uid 1000 (no-new-privileges ignores the bit)."""
-    plant = "cp /usr/bin/id suid-id && chmod 4755 suid-id && stat -c '%a %U' suid-id"
-    with engine.working_directory() as workdir:
-        planted = engine.run("root", plant, workdir=workdir)
-        result = engine.run("python", "./suid-id -u; ./suid-id -ru", workdir=workdir)
+    """A sandbox (of the `root` profile, a pooled UID like all) leaves a setuid copy of
+    `id` in a shared workdir, while it still holds its UID; a later sandbox running it
+    stays its own UID (no-new-privileges ignores the bit), so it cannot borrow the
+    other's UID, nor its per-user quotas."""
+    plant = "cp /usr/bin/id suid-id && chmod 4755 suid-id && stat -c '%a %u' suid-id"
+    with (
+        engine.working_directory() as workdir,
+        engine.create("root", plant, workdir=workdir) as planter,
+    ):
+        planted = engine.start(planter)
+        result = engine.run("python", "./suid-id -u; ./suid-id -ru; id -u", workdir=workdir)
 
-    assert planted["stdout"] == b"4755 root\n", planted
-    assert result["stdout"] == b"1000\n1000\n", result
+    mode, owner = planted["stdout"].split()
+    assert mode == b"4755", planted
+    effective, real, own = result["stdout"].split()
+    assert effective == real == own != owner, result
     assert_still_works(engine)

@@ -21,7 +21,7 @@ import pytest
 
 import graderq
 from graderq.sandbox import perimeter
-from graderq.sandbox.spec import SANDBOX_BRIDGE
+from graderq.sandbox.networks import BRIDGE_MATCH
 from tests.attacks.support import PROBES, assert_still_works, attack_profiles, fields, probe
 from tests.integration.support import make_settings
 
@@ -80,7 +80,7 @@ def test_host() -> Iterator[str]:
 def closed_after() -> Iterator[None]:
     """Put the default, closed perimeter back after a test that opened it."""
     yield
-    perimeter.install((), SANDBOX_BRIDGE)
+    perimeter.install((), BRIDGE_MATCH)
 
 
 def connect(engine: graderq.Engine, *targets: str) -> dict[str, str]:
@@ -121,7 +121,7 @@ def test_by_default_a_networked_sandbox_reaches_nothing_off_its_network(
         f"-A {perimeter.CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
         f"-A {perimeter.CHAIN} -j DROP",
     ], "anything but replies is dropped: private ranges, link-local, the metadata address"
-    assert f"-A DOCKER-USER -i {SANDBOX_BRIDGE} -j {perimeter.CHAIN}" in installed("DOCKER-USER")
+    assert f"-A DOCKER-USER -i {BRIDGE_MATCH} -j {perimeter.CHAIN}" in installed("DOCKER-USER")
     assert_still_works(engine)
 
 
@@ -153,11 +153,11 @@ def test_an_allowed_cidr_and_port_is_reached_and_nothing_else(
 
 
 def test_installing_the_perimeter_again_changes_nothing(closed_after: None) -> None:
-    """Every worker installs it when it ensures the network: idempotent, one hook each."""
+    """Every worker installs it before its first networked sandbox: idempotent, one hook each."""
     for _ in range(2):
-        perimeter.install(perimeter.parse_allow("192.0.2.0/24"), SANDBOX_BRIDGE)
-    hook = f"-A DOCKER-USER -i {SANDBOX_BRIDGE} -j {perimeter.CHAIN}"
+        perimeter.install(perimeter.parse_allow("192.0.2.0/24"), BRIDGE_MATCH)
+    hook = f"-A DOCKER-USER -i {BRIDGE_MATCH} -j {perimeter.CHAIN}"
     assert installed("DOCKER-USER").count(hook) == 1
-    drop = f"-A INPUT -i {SANDBOX_BRIDGE} -m conntrack --ctstate NEW -j DROP"
+    drop = f"-A INPUT -i {BRIDGE_MATCH} -m conntrack --ctstate NEW -j DROP"
     assert installed("INPUT").count(drop) == 1
     assert installed(perimeter.CHAIN).count(f"-A {perimeter.CHAIN} -d 192.0.2.0/24 -j RETURN") == 1

@@ -49,6 +49,22 @@ EXTRA_PROFILES: dict[str, dict[str, Any]] = {
 """Profiles beyond the shipped ones, for the tests that need them."""
 
 
+def pooled_uid(value: bytes | str) -> int:
+    """A sandbox's `id -u`, checked to be a host UID of the machine's pool (identities.py):
+    above GRADERQ_SANDBOX_UID_BASE, at most GRADERQ_SANDBOX_UID_SLOTS above it."""
+    uid = int(value)
+    base, slots = get_settings().sandbox_uid_base, get_settings().sandbox_uid_slots
+    assert base < uid <= base + slots, (
+        f"uid {uid} is not one of the pool's {base + 1}-{base + slots}"
+    )
+    return uid
+
+
+def pool_gid() -> int:
+    """The one GID every sandbox has: the pool's group."""
+    return get_settings().sandbox_uid_base
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings with the shipped profiles and graderq's documented default limits,
     whatever the environment says."""

@@ -85,6 +85,43 @@ def test_a_workdir_disk_keeps_its_files_and_its_bound_across_runs(
     assert not image.exists() and not disks.devices(image)  # removed with the workdir
 
 
+WRITE_FIRST = (
+    "mkdir -p out/deep && echo one > out/deep/f && "
+    "printf 'int main(void) { return 3; }' > p.c && gcc -o p p.c && id -u"
+)
+REWRITE = "echo two >> out/deep/f && touch out/deep/new && rm p.c && ./p; echo $?; id -u"
+
+
+@pytest.mark.parametrize("disk", [16, None], ids=["disk", "plain-volume"])
+def test_runs_of_a_workdir_as_two_uids_rewrite_each_others_files(
+    engine: graderq.Engine, disk: int | None
+) -> None:
+    """Each run is a host UID of its own (the first still holds its UID while the second
+    runs), yet the second appends to, adds to, deletes and runs what the first made: the
+    pool's one group and umask 002 (identities.py)."""
+    with engine.working_directory(disk=disk) as workdir:
+        with engine.create("gcc_compile", WRITE_FIRST, workdir=workdir) as first_box:
+            first = engine.start(first_box)
+            second = engine.run("python", REWRITE, workdir=workdir)
+        listing = engine.run(
+            "python", "cat out/deep/f; ls out/deep; stat -c '%a %g' out/deep/f p", workdir=workdir
+        )
+
+    assert first["exit_code"] == 0, first
+    code, uid = second["stdout"].split()
+    assert (second["stderr"], code) == (b"", b"3"), second
+    assert uid != first["stdout"].strip(), "the two runs had one host UID"
+    gid = str(get_settings().sandbox_uid_base)
+    assert listing["stdout"].decode().splitlines() == [
+        "one",
+        "two",
+        "f",
+        "new",
+        f"664 {gid}",
+        f"775 {gid}",
+    ], listing
+
+
 @pytest.mark.cgroups
 def test_the_number_of_files_is_bounded_too(engine: graderq.Engine) -> None:
     """An inode per 8 KiB: an 8 MB disk holds about a thousand files, not a million."""
@@ -108,8 +145,10 @@ def test_without_a_disk_limit_the_root_is_as_writable_as_the_profile_says(
     extra_engine: graderq.Engine, docker_client: docker.DockerClient
 ) -> None:
     """disk None: epicbox's behaviour, the root of a profile that is not read-only is
-    writable and the files go to a plain volume (the profile `root` is not read-only)."""
-    write = "echo x > /etc/graderq-test && echo root-writable; stat -f -c %T /sandbox"
+    writable and the files go to a plain volume (the profile `root` is not read-only;
+    it runs as a pooled UID like every profile, so it writes where the image lets any
+    user write: /run/lock, which no tmpfs covers)."""
+    write = "echo x > /run/lock/graderq-test && echo root-writable; stat -f -c %T /sandbox"
     unbounded = extra_engine.run("root", write, limits={"disk": None})
     bounded = extra_engine.run("root", write)
 

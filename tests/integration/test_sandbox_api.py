@@ -16,6 +16,8 @@ from tests.integration.support import (
     RESULT_KEYS,
     make_settings,
     our_containers,
+    pool_gid,
+    pooled_uid,
     volume_exists,
 )
 
@@ -232,11 +234,13 @@ def test_str_content_is_utf8_and_bytes_content_is_kept_exactly(engine: graderq.E
 def test_files_are_readable_by_the_sandbox_user(engine: graderq.Engine) -> None:
     result = engine.run(
         "gcc_compile",
-        "id -un; cat in/secret; echo x > in/new && echo wrote",
+        "id -u; cat in/secret; echo x > in/new && echo wrote",
         files=[{"name": "in/secret", "content": "s\n"}],
     )
 
-    assert result["stdout"] == b"sandbox\ns\nwrote\n"
+    uid, rest = result["stdout"].split(b"\n", 1)
+    pooled_uid(uid)
+    assert rest == b"s\nwrote\n", result
 
 
 # --- stdin -------------------------------------------------------------------------------
@@ -289,11 +293,28 @@ def test_stdin_the_program_does_not_read_does_not_hang(
 # --- profiles ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("profile", ["python", "gcc_compile", "gcc_run"])
-def test_shipped_profiles_run_as_the_sandbox_user(engine: graderq.Engine, profile: str) -> None:
-    result = engine.run(profile, "id -un; id -u")
+@pytest.mark.parametrize(
+    ("engine_fixture", "profile"),
+    [
+        ("engine", "python"),
+        ("engine", "gcc_compile"),
+        ("engine", "gcc_run"),
+        ("extra_engine", "root"),
+    ],
+)
+def test_every_profile_runs_as_a_pooled_host_uid(
+    request: pytest.FixtureRequest, engine_fixture: str, profile: str
+) -> None:
+    """A host UID of its own (identities.py), whatever user the profile names, root too:
+    numeric, so the image has no name for it; the pool's group only; HOME is /sandbox
+    and the umask 002, so the next run of a workdir (another UID) may rewrite its files."""
+    engine = request.getfixturevalue(engine_fixture)
+    result = engine.run(profile, "id -u; id -g; id -G; echo $HOME; umask; id -un || echo no-name")
 
-    assert result["stdout"] == b"sandbox\n1000\n"
+    uid, gid, groups, home, umask, name, no_name = result["stdout"].decode().splitlines()
+    pooled_uid(uid)
+    assert (int(gid), groups, home, umask) == (pool_gid(), str(pool_gid()), "/sandbox", "0002")
+    assert (name, no_name) == (uid, "no-name"), result
 
 
 def test_profiles_from_a_toml_file(tmp_path: Path) -> None:
@@ -309,8 +330,9 @@ def test_profiles_from_a_toml_file(tmp_path: Path) -> None:
     engine = graderq.Engine(settings=make_settings(profiles_file=profiles))
 
     assert set(engine.profiles) == {"py_root", "py_user"}
-    assert engine.run("py_root", "id -un")["stdout"] == b"root\n"
-    assert engine.run("py_user", "id -un")["stdout"] == b"sandbox\n"
+    assert engine.profiles["py_root"].read_only and not engine.profiles["py_user"].read_only
+    for profile in ("py_root", "py_user"):  # each as a pooled UID, whatever its user
+        pooled_uid(engine.run(profile, "id -u")["stdout"])
     with pytest.raises(ValueError, match="python"):
         engine.run("python", "true")  # the shipped profiles are not read from elsewhere
 
@@ -320,7 +342,8 @@ def test_configure_replaces_the_default_engines_profiles(default_engine: graderq
     assert graderq.run("mine", "echo configured")["stdout"] == b"configured\n"
 
     graderq.configure(profiles={"dicty": {"docker_image": PYTHON_IMAGE, "user": "nobody"}})
-    assert graderq.run("dicty", "id -un")["stdout"] == b"nobody\n"
+    assert graderq.engine.get_engine().profile("dicty").user == "nobody"
+    pooled_uid(graderq.run("dicty", "id -u")["stdout"])  # a pooled UID, not nobody's
     with pytest.raises(ValueError, match="mine"):
         graderq.run("mine", "true")
 

@@ -1,0 +1,72 @@
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from graderq.errors import TooManySandboxes
+from graderq.sandbox.identities import Identities
+from graderq.sandbox.networks import bridge_name, parse_subnets, subnet_of
+
+
+def pool(lock_dir: Path, slots: int = 4, alive: frozenset[str] = frozenset()) -> Identities:
+    return Identities(100000, slots, lambda name: name in alive, lock_dir)
+
+
+def test_concurrent_holders_get_distinct_uids_and_the_pools_one_gid(tmp_path: Path) -> None:
+    """Two pools on one lock dir stand for two worker processes of one machine."""
+    first, second = pool(tmp_path), pool(tmp_path)
+    taken = [first.take("a"), second.take("b"), first.take("c"), second.take("d")]
+
+    assert sorted(identity.uid for identity in taken) == [100001, 100002, 100003, 100004]
+    assert {identity.gid for identity in taken} == {100000}
+    assert taken[0].user == f"{taken[0].uid}:100000"
+    with pytest.raises(TooManySandboxes, match="all 4 host UIDs"):
+        first.take("e")
+    second.release("b")
+    assert first.take("e").uid == taken[1].uid
+
+
+def test_a_slot_whose_last_container_still_exists_is_skipped(tmp_path: Path) -> None:
+    """Its process died (or failed to remove it), so its lock is free: not its UID."""
+    identities = pool(tmp_path, slots=2, alive=frozenset({"orphan"}))
+    orphaned = identities.take("orphan")
+    identities.release("orphan")  # as if its process had died
+
+    for holder in ("x", "y"):
+        assert identities.take(holder).slot != orphaned.slot
+        identities.release(holder)
+    assert identities.take("x").slot != orphaned.slot
+    with pytest.raises(TooManySandboxes):
+        identities.take("y")
+
+
+def _hold(lock_dir: Path, ready: "multiprocessing.synchronize.Event") -> None:
+    pool(lock_dir, slots=1).take("held")
+    ready.set()
+    multiprocessing.Event().wait(30)
+
+
+def test_a_slot_is_held_for_other_processes_until_its_holder_dies(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    holder = context.Process(target=_hold, args=(tmp_path, ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(TooManySandboxes):
+            pool(tmp_path, slots=1).take("mine")
+    finally:
+        holder.kill()
+        holder.join()
+    assert pool(tmp_path, slots=1).take("mine").slot == 0
+
+
+def test_each_slot_has_its_own_bridge_and_subnet() -> None:
+    subnets = parse_subnets("198.18.0.0/16", 1024)
+    assert str(subnet_of(subnets, 0)) == "198.18.0.0/28"
+    assert str(subnet_of(subnets, 1023)) == "198.18.63.240/28"
+    assert bridge_name(1023) == "gqsb1023" and len(bridge_name(2**20 - 1)) <= 15
+    with pytest.raises(ValueError, match="fewer than"):
+        parse_subnets("198.18.0.0/24", 17)
+    with pytest.raises(ValueError, match="not an IPv4 CIDR"):
+        parse_subnets("198.18.0.1/16")
