@@ -9,7 +9,8 @@ import pytest
 
 from graderq.sandbox import accounting as accounting_module
 from graderq.sandbox.accounting import Accounting, Usage
-from graderq.sandbox.docker_backend import DockerBackend, _oom_since
+from graderq.sandbox.docker_backend import DockerBackend
+from graderq.sandbox.outcome import _oom_since
 
 NAME = "graderq-0123456789abcdef"
 

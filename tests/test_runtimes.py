@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -55,7 +56,8 @@ def test_a_runtime_the_daemon_does_not_know_is_refused() -> None:
 def test_gvisor_without_its_network_flag_is_refused_for_a_sandbox_without_network() -> None:
     with pytest.raises(ProfileError, match="--network=none"):
         adapted(spec("runsc-net"))
-    assert adapted(spec("runsc-net", network_disabled=False))["Runtime"] == "runsc-net"
+    networked = dataclasses.replace(spec("runsc-net", network_disabled=False), network="own")
+    assert adapted(networked)["Runtime"] == "runsc-net"
 
 
 def test_gvisor_refuses_a_processes_limit_it_would_not_enforce() -> None:

@@ -1,11 +1,13 @@
-"""Files read back from a sandbox: Docker's tar archive of /sandbox, as SandboxFiles."""
+"""Tar archives of a sandbox's files: written into /sandbox (streamed), and read back."""
 
 from __future__ import annotations
 
 import io
 import tarfile
+import time
+from collections.abc import Iterator, Sequence
 
-from graderq.request import SandboxFile
+from graderq.request import SandboxFile, implied_directories
 
 
 def untar(archive: bytes) -> list[SandboxFile]:
@@ -26,3 +28,28 @@ def untar(archive: bytes) -> list[SandboxFile]:
             executable = bool(member.mode & 0o100)
             files.append(SandboxFile(name=name, content=content, executable=executable))
     return files
+
+
+def tar(files: Sequence[SandboxFile]) -> Iterator[bytes]:
+    """A tar of `files`, streamed entry by entry: regular files 0644 (0755 if
+    executable), the directories they imply 0777, all owned by root.
+
+    Nothing but one entry's header is built at a time, and each directory once, so the
+    worker's memory stays at the request's own size whatever its names (docker-py sends
+    an iterable body chunked).
+    """
+    mtime = int(time.time())
+    for directory in implied_directories(files):
+        info = tarfile.TarInfo(directory)
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
+        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    for file in files:
+        info = tarfile.TarInfo(file.name)
+        info.size, info.mtime = len(file.content), mtime
+        info.mode = 0o755 if file.executable else 0o644
+        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        if file.content:
+            yield file.content
+            if padding := -len(file.content) % tarfile.BLOCKSIZE:
+                yield bytes(padding)
+    yield bytes(2 * tarfile.BLOCKSIZE)  # the end of the archive

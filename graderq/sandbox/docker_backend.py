@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
-import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +21,11 @@ import docker.errors
 
 from graderq.errors import DiskError, DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
-from graderq.request import SandboxFile, implied_directories
-from graderq.sandbox import perimeter, runtimes
-from graderq.sandbox.accounting import DRIVERS, Accounting, Usage
-from graderq.sandbox.archives import untar
+from graderq.request import SandboxFile
+from graderq.sandbox import docker_run, perimeter, runtimes
+from graderq.sandbox.accounting import DRIVERS, Accounting
+from graderq.sandbox.archives import tar, untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Network, Volume
-from graderq.sandbox.communicate import Ending, communicate, drain
 from graderq.sandbox.docker_api import connect, engine_errors, is_local
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.identities import Identities
@@ -49,13 +45,8 @@ from graderq.settings import Settings
 
 log = logging.getLogger("graderq.sandbox")
 _UNKNOWN = object()
-NO_USAGE = Usage(None, None)
 DESTROY_PATIENCE = 30.0
 """Seconds destroy keeps retrying an unreachable engine (a daemon restart) before failing."""
-DRAIN_GRACE = 1.0
-"""Seconds to keep reading output already in flight after graderq kills a sandbox."""
-WAIT_GRACE = 30.0
-"""Seconds the daemon may take to report a killed or exited container as stopped."""
 
 
 class DockerBackend:
@@ -178,7 +169,8 @@ class DockerBackend:
         if spec.runtime is None and self.default_runtime is not None:
             spec = dataclasses.replace(spec, runtime=self.default_runtime)
         if spec.runtime is not None:  # refused before anything is made
-            runtimes.adapt(create_body(spec), spec, self.runtimes)
+            probe = spec if spec.network_disabled else dataclasses.replace(spec, network="-")
+            runtimes.adapt(create_body(probe), spec, self.runtimes)
         name = f"graderq-{uuid.uuid4().hex[:16]}"
         identity = self._identities.take(name)
         network = None
@@ -226,7 +218,7 @@ class DockerBackend:
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
         with engine_errors("cannot write files into the sandbox"):
-            self.api.put_archive(container, WORKDIR, _tarball(files))
+            self.api.put_archive(container, WORKDIR, tar(files))
 
     def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
         demuxer = Demuxer(limits.output)
@@ -235,7 +227,9 @@ class DockerBackend:
         disk = self._disks.get(container)
         watch = self._volumes.watch(*disk) if disk else None
         try:
-            outcome = self._run(container, stdin, limits, demuxer, cgroup, accounting)
+            outcome = docker_run.run(
+                self.api, self._kill_later, container, stdin, limits, demuxer, cgroup, accounting
+            )
         except BaseException:
             if watch is not None:
                 watch.close()
@@ -246,70 +240,6 @@ class DockerBackend:
                 f"wrote may be lost; its result is void: {'; '.join(errors[:3])}"
             )
         return outcome
-
-    def _run(
-        self,
-        container: str,
-        stdin: bytes | None,
-        limits: Limits,
-        demuxer: Demuxer,
-        cgroup: str | None,
-        accounting: Accounting | None,
-    ) -> Outcome:
-        """Start the container and stream it to its end (start's own part)."""
-        api = self.api
-        cpu_before: float | None = None
-        oom_before: int | None = None
-        with engine_errors("cannot run the sandbox"):
-            attached = api.attach_socket(
-                container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
-            sock = getattr(attached, "_sock", attached)
-            killing: Future[None] | None = None
-            try:
-                over_cpu = None
-                if accounting and cgroup:
-                    # Before start: a program may end before start returns (a JVM's hello
-                    # world does), and what it used then is its own. runc's few ms of
-                    # set-up in the container count too: they are the same process.
-                    cpu_before = accounting.begin(cgroup)
-                    oom_before = accounting.oom_kills(cgroup)
-                    if limits.cputime is not None:
-                        over_cpu = accounting.watch(cgroup, cpu_before + limits.cputime)
-                api.start(container)
-                started = time.monotonic()
-                deadline = None if limits.realtime is None else started + limits.realtime
-                ending = communicate(sock, stdin, deadline, demuxer, over_cpu)
-                if ending is not Ending.EXITED:
-                    # The daemon stops a container only once its pending output is copied
-                    # to this socket: kill from another thread while this one reads on.
-                    killing = self._killer().submit(self._kill, container)
-                    drain(sock, demuxer, DRAIN_GRACE)
-            finally:
-                attached.close()
-                sock.close()
-            if killing is not None:
-                killing.result()
-            # The stream ends when the container has stopped, so one inspect usually
-            # suffices; wait only if the daemon has not caught up yet.
-            state = api.inspect_container(container)["State"]
-            if state.get("Running"):
-                api.wait(container, timeout=WAIT_GRACE)
-                state = api.inspect_container(container)["State"]
-        usage = accounting.usage(cgroup, cpu_before) if accounting and cgroup else NO_USAGE
-        return Outcome(
-            exit_code=state.get("ExitCode"),
-            stdout=demuxer.stdout,
-            stderr=demuxer.stderr,
-            duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
-            oom_killed=bool(state.get("OOMKilled"))
-            or _oom_since(oom_before, usage.oom_kills)
-            or (ending is Ending.EXITED and _killed_at_memory_limit(state, usage, limits)),
-            ending=ending,
-            output_truncated=demuxer.truncated,
-            cpu_time=usage.cpu_time,
-            memory_peak=usage.memory_peak,
-        )
 
     def interact(
         self, first: str, first_limits: Limits, second: str, second_limits: Limits
@@ -330,6 +260,9 @@ class DockerBackend:
             if self._kill_pool is None:
                 self._kill_pool = ThreadPoolExecutor(2, thread_name_prefix="graderq-kill")
         return self._kill_pool
+
+    def _kill_later(self, container: str) -> Future[None]:
+        return self._killer().submit(self._kill, container)
 
     def _kill(self, container: str) -> None:
         try:
@@ -472,65 +405,3 @@ class DockerBackend:
     def release_cgroup(self, name: str) -> None:
         if self.accounting is not None:
             self.accounting.release(name)
-
-
-def _oom_since(before: int | None, after: int | None) -> bool:
-    """Whether the kernel OOM-killed a process of the sandbox during this start.
-
-    A second witness beside Docker's OOMKilled (containerd's event watcher): on cgroup
-    v2 the parent cgroup's memory.events counts every kill the kernel made inside.
-    """
-    return before is not None and after is not None and after > before
-
-
-def _tarball(files: Sequence[SandboxFile]) -> Iterator[bytes]:
-    """A tar of `files`, streamed entry by entry: regular files 0644 (0755 if
-    executable), the directories they imply 0777, all owned by root.
-
-    Nothing but one entry's header is built at a time, and each directory once, so the
-    worker's memory stays at the request's own size whatever its names (docker-py sends
-    an iterable body chunked).
-    """
-    mtime = int(time.time())
-    for directory in implied_directories(files):
-        info = tarfile.TarInfo(directory)
-        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
-        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-    for file in files:
-        info = tarfile.TarInfo(file.name)
-        info.size, info.mtime = len(file.content), mtime
-        info.mode = 0o755 if file.executable else 0o644
-        yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-        if file.content:
-            yield file.content
-            if padding := -len(file.content) % tarfile.BLOCKSIZE:
-                yield bytes(padding)
-    yield bytes(2 * tarfile.BLOCKSIZE)  # the end of the archive
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    """Docker's RFC 3339 time with nanoseconds, cut to microseconds."""
-    if not value or value.startswith("0001-"):
-        return None
-    stamp = value.rstrip("Z")
-    if "." in stamp:
-        whole, fraction = stamp.split(".", 1)
-        stamp = f"{whole}.{fraction[:6].ljust(6, '0')}"
-    return datetime.fromisoformat(stamp)
-
-
-def _duration(started: str | None, finished: str | None) -> float | None:
-    start, end = _parse_time(started), _parse_time(finished)
-    if start is None or end is None:
-        return None
-    return max((end - start).total_seconds(), 0.0)
-
-
-def _killed_at_memory_limit(state: Mapping[str, Any], usage: Usage, limits: Limits) -> bool:
-    """SIGKILLed with its peak at the memory limit: the kernel's OOM killer, even when
-    the daemon missed the OOM event (it races the container's exit, and a Go program,
-    killed within milliseconds, sometimes wins)."""
-    peak, memory = usage.memory_peak, limits.memory
-    if state.get("ExitCode") != 128 + signal.SIGKILL or peak is None or memory is None:
-        return False
-    return peak >= memory * 1024 * 1024

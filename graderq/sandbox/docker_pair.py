@@ -16,13 +16,12 @@ from graderq.limits import Limits
 from graderq.sandbox.communicate import Ending, drain
 from graderq.sandbox.crosswire import Side, crosswire, wire
 from graderq.sandbox.docker_api import engine_errors
-from graderq.sandbox.outcome import Outcome
+from graderq.sandbox.docker_run import DRAIN_GRACE, NO_USAGE, WAIT_GRACE
+from graderq.sandbox.outcome import Outcome, duration
 
 if TYPE_CHECKING:
     from graderq.sandbox.docker_backend import DockerBackend
 
-DRAIN_GRACE = 1.0
-WAIT_GRACE = 30.0
 ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 
 
@@ -87,7 +86,6 @@ def _stop(backend: DockerBackend, running: list[str], sides: list[Side]) -> None
 def _outcome(
     backend: DockerBackend, container: str, side: Side, ending: Ending, cpu_before: Any
 ) -> Outcome:
-    from graderq.sandbox.docker_backend import NO_USAGE, _duration
 
     api = backend.api
     state = api.inspect_container(container)["State"]
@@ -103,7 +101,7 @@ def _outcome(
         exit_code=state.get("ExitCode"),
         stdout=side.demuxer.stdout,
         stderr=side.demuxer.stderr,
-        duration=_duration(state.get("StartedAt"), state.get("FinishedAt")),
+        duration=duration(state.get("StartedAt"), state.get("FinishedAt")),
         oom_killed=bool(state.get("OOMKilled")),
         ending=ending,
         output_truncated=side.demuxer.truncated,

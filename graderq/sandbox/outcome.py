@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from graderq.limits import Limits
+from graderq.sandbox.accounting import Usage
 from graderq.sandbox.communicate import Ending
 
 KILL_EXIT_CODES = {128 + signal.SIGKILL, 128 + signal.SIGXCPU}
@@ -55,3 +59,52 @@ def to_result(outcome: Outcome) -> dict[str, Any]:
         "cpu_time": outcome.cpu_time,
         "memory_peak": outcome.memory_peak,
     }
+
+
+def oom_killed(
+    state: Mapping[str, Any], usage: Usage, limits: Limits, ending: Ending, oom_before: int | None
+) -> bool:
+    """Whether the kernel OOM-killed the sandbox during this start: Docker says so, the
+    cgroup's memory.events counted a kill, or it died by SIGKILL at its memory limit."""
+    return (
+        bool(state.get("OOMKilled"))
+        or _oom_since(oom_before, usage.oom_kills)
+        or (ending is Ending.EXITED and _killed_at_memory_limit(state, usage, limits))
+    )
+
+
+def _oom_since(before: int | None, after: int | None) -> bool:
+    """Whether the kernel OOM-killed a process of the sandbox during this start.
+
+    A second witness beside Docker's OOMKilled (containerd's event watcher): on cgroup
+    v2 the parent cgroup's memory.events counts every kill the kernel made inside.
+    """
+    return before is not None and after is not None and after > before
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 time with nanoseconds, cut to microseconds."""
+    if not value or value.startswith("0001-"):
+        return None
+    stamp = value.rstrip("Z")
+    if "." in stamp:
+        whole, fraction = stamp.split(".", 1)
+        stamp = f"{whole}.{fraction[:6].ljust(6, '0')}"
+    return datetime.fromisoformat(stamp)
+
+
+def duration(started: str | None, finished: str | None) -> float | None:
+    start, end = _parse_time(started), _parse_time(finished)
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def _killed_at_memory_limit(state: Mapping[str, Any], usage: Usage, limits: Limits) -> bool:
+    """SIGKILLed with its peak at the memory limit: the kernel's OOM killer, even when
+    the daemon missed the OOM event (it races the container's exit, and a Go program,
+    killed within milliseconds, sometimes wins)."""
+    peak, memory = usage.memory_peak, limits.memory
+    if state.get("ExitCode") != 128 + signal.SIGKILL or peak is None or memory is None:
+        return False
+    return peak >= memory * 1024 * 1024
