@@ -53,6 +53,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_accept_content": ["json"],
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # A redelivered task whose result is stored already (its ack was lost, say in a
+        # Redis restart) is not run again.
+        "worker_deduplicate_successful_tasks": True,
         "worker_prefetch_multiplier": 1,
         "broker_transport_options": transport,
         "result_backend_transport_options": {

@@ -4,6 +4,7 @@ worker's process group is a warm shutdown. Real Redis, real worker processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -90,3 +91,20 @@ def test_a_cold_shutdown_requeues_without_loss(
     result = client.wait(handle, timeout=90)
     assert result["stdout"] == b"requeued\n"
     assert deliveries(redis_client, handle.id) == 2
+
+
+def test_a_redelivered_task_that_already_succeeded_is_not_run_again(
+    start_own_worker: Callable[..., WorkerProcess], redis_client: redis.Redis
+) -> None:
+    """A lost ack (a Redis restart as the worker acked) redelivers a finished task."""
+    handle = client.submit("python", "echo once")
+    raw = redis_client.lindex("graderq", 0)  # the message, before any worker takes it
+    assert raw is not None
+    worker = start_own_worker("deduplicating", concurrency=1)
+    assert client.wait(handle, timeout=60)["stdout"] == b"once\n"
+    message = json.loads(raw)
+    message["headers"]["redelivered"] = True
+    message["properties"]["delivery_info"]["redelivered"] = True
+    redis_client.lpush("graderq", json.dumps(message))
+    wait_until(lambda: "already completed successfully" in worker.output(), 30, "the skip")
+    assert deliveries(redis_client, handle.id) == 1  # the sandbox ran once
