@@ -16,7 +16,7 @@ Prints: lost (accepted, no result by the end), failed or wrong output, duplicate
 latency (submit to result stored), the recovery from the kill (SIGKILL until every task
 unacked at the kill has its result) and throughput. It stops by itself: --duration bounds
 the exam, then --grace bounds the wait for the last results. --quick: a 300-task smoke run
-(about 90 s: the killed worker's tasks come back after the 60 s visibility timeout).
+(about 100 s: the killed worker's tasks come back after the 60 s visibility timeout).
 """
 
 from __future__ import annotations
