@@ -13,7 +13,7 @@ from tests.integration.support import MIB
 
 pytestmark = pytest.mark.timeout(90)
 
-BURST = 4 * MIB
+BURST = 8 * MIB  # the throttle's slice (100 ms at the rate) and a write in flight
 """blkio lets a throttled group start with about one time slice's worth of I/O."""
 
 

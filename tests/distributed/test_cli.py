@@ -22,7 +22,7 @@ int main(void) {
     return 0;
 }
 """
-# realtime must stay under the workers' ceiling (task_time_limit - 2 x margin: 14 s here)
+# realtime must stay under the workers' ceiling (task_time_limit - 2 x margin)
 COMPILE_LIMITS = ["--compile-limit", "cputime=5", "--compile-limit", "realtime=10"]
 COMPILE = [
     "--compile-profile", "gcc_compile", "--compile", "gcc -O2 -o main main.c", *COMPILE_LIMITS

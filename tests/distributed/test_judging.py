@@ -12,6 +12,7 @@ import redis
 
 from graderq import client
 from graderq.errors import CheckerSpecError, ScoringError
+from graderq.settings import get_settings
 
 from .conftest import Worker
 
@@ -240,7 +241,7 @@ def test_a_report_of_100_capped_outputs_stays_small_in_redis(
     row = summary["tests"][0]
     assert len(row["stdout"]) == 4096 and row["stdout_truncated"] is True
     assert row["stderr_truncated"] is False and len(row["stdout_sha256"]) == 64
-    backend = redis.Redis.from_url(client.app.conf.result_backend)
+    backend = redis.Redis.from_url(get_settings().result_backend)
     stored = backend.strlen(f"celery-task-meta-{handle.id}")
     print(f"\n100-test report of capped outputs: {stored / 1e6:.2f} MB in Redis")
     assert stored < 2_000_000

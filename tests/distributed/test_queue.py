@@ -54,7 +54,7 @@ def test_result_through_the_queue_equals_the_local_run(worker: Worker) -> None:
         ({"profile_name": "nope"}, graderq.ProfileError, "Profile not found: 'nope'"),
         ({"files": [{"name": "../etc/x", "content": b""}]}, graderq.FileError, "'../etc/x'"),
         ({"limits": {"memory": 512}}, graderq.LimitError, "above the operator's ceiling"),
-        ({"limits": {"realtime": 100}}, graderq.LimitError, "'realtime'"),
+        ({"limits": {"realtime": 1000}}, graderq.LimitError, "'realtime'"),
         ({"stdin": 5}, TypeError, "stdin"),
         ({"workdir": {"volume": "graderq-wd-forged", "node": None}}, ValueError, "workdir"),
     ],
