@@ -87,6 +87,14 @@ def test_the_final_task_is_the_last_of_the_chain_or_chord() -> None:
     assert final_task_id(SimpleNamespace(id="run", chain=None, chord=body)) == "j"
 
 
+def test_every_error_is_in_the_top_level_package() -> None:
+    for name in dir(epicbox.errors):
+        value = getattr(epicbox.errors, name)
+        if isinstance(value, type) and issubclass(value, Exception):
+            assert getattr(epicbox, name) is value, name
+    assert epicbox.BackendUnavailable is epicbox.errors.BackendUnavailable
+
+
 def test_epicbox_module_surface() -> None:
     assert epicbox.exceptions.DockerError is DockerError is epicbox.DockerError
     assert epicbox.exceptions.EpicBoxError is GraderqError
