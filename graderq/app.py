@@ -9,10 +9,14 @@ import time
 from typing import Any
 
 from celery import Celery, Task
+from celery.utils import uuid
 
+from graderq import records
+from graderq.broker import transport_for
 from graderq.results import backend_url
 from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
 from graderq.settings import Settings, get_settings
+from graderq.tenants import broker_priority
 
 RABBITMQ_QUEUES = {
     "classic": {},
@@ -45,6 +49,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
     return {
         "broker_url": settings.broker_url,
+        "broker_transport": transport_for(settings.broker_url),
         "result_backend": backend_url(settings.result_backend),
         "result_expires": settings.result_expires,
         "task_serializer": "json",
@@ -99,6 +104,14 @@ class GraderqTask(Task):
             options.setdefault("argsrepr", "()")
             options.setdefault("kwargsrepr", short_repr(arguments))
         options["headers"] = {**(options.get("headers") or {}), "graderq_sent": time.time()}
+        # Work sent without a priority waits at the default one (on Redis, no priority
+        # would be the highest level, ahead of every tenant's work).
+        options.setdefault("priority", broker_priority(None, self.app.conf.broker_url))
+        if options.get("task_id") is None:
+            # A producer's own call (run_sandbox.delay): recorded, so that
+            # client.result(id) tells it from an id graderq never issued.
+            options["task_id"] = uuid()
+            records.issue(options["task_id"])
         return super().apply_async(args, kwargs, **options)
 
 

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-SANDBOX_TASKS = frozenset({"graderq.run_sandbox", "graderq.compile_and_run"})
+SANDBOX_TASKS = frozenset({"graderq.run_sandbox", "graderq.compile_and_run", "graderq.run_test"})
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 RUNS = Counter("graderq_runs_total", "Sandbox runs by profile and outcome.", ["profile", "outcome"])
@@ -54,6 +54,9 @@ def observe(
         QUEUED_TO_STARTED.labels(task).observe(max(started - sent, 0.0))
     if task == "graderq.run_sandbox" and isinstance(value, Mapping):
         RUNS.labels(str(arguments.get("profile_name")), outcome(value)).inc()
+    elif task == "graderq.run_test" and isinstance(value, Mapping):  # a test's report row
+        step = arguments.get("step") or {}
+        RUNS.labels(str(step.get("profile_name")), str(value.get("verdict"))).inc()
     elif task == "graderq.judge" and isinstance(value, Mapping):
         GRADINGS.labels(str(value.get("verdict"))).inc()
 

@@ -43,7 +43,7 @@ def broker_priority(priority: int | None, broker_url: str) -> int:
 def queued(app: Any, queue: str) -> int:
     """How many messages wait in `queue` (every priority level), 0 if it does not exist."""
     with app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5)
+        connection.ensure_connection(max_retries=0)
         channel = connection.default_channel
         try:
             return channel.queue_declare(queue=queue, passive=True).message_count
@@ -66,6 +66,8 @@ def admit(app: Any, tenant: str, limit: int) -> str:
 def consume(app: Any, queue: str, destination: list[str] | None = None) -> None:
     """Ask workers (all, or `destination`) to consume `queue`, declared the way the app
     declares a queue it lacks (a quorum queue with GRADERQ_RABBITMQ_QUEUES=quorum)."""
-    arguments = app.amqp.queues.new_missing(queue).queue_arguments
+    arguments = dict(app.amqp.queues.new_missing(queue).queue_arguments or {})
+    if app.conf.task_queue_max_priority:  # as the app declares it (Queues adds it)
+        arguments.setdefault("x-max-priority", app.conf.task_queue_max_priority)
     options = {"queue_arguments": arguments} if arguments else {}
     app.control.add_consumer(queue, destination=destination, reply=False, options=options)

@@ -23,7 +23,6 @@ from celery.worker import state
 
 from graderq import records
 from graderq.engine import Engine
-from graderq.errors import GraderqError
 from graderq.routing import node_queue
 from graderq.settings import Settings, get_settings
 from graderq.tenants import consume, tenant_queue
@@ -68,7 +67,7 @@ class Chore(threading.Thread):
                 self.work()
             except redis.RedisError as exc:
                 log.warning("%s: Redis is away (%s)", self.name, exc)
-            except GraderqError:
+            except Exception:  # a chore must outlive any one failure, or the node looks dead
                 log.exception("%s failed", self.name)
             if self.stopped.wait(self.every):
                 return
@@ -202,8 +201,13 @@ class Leases:
 def held_deliveries() -> list[str]:
     """The delivery tags of every task this worker holds: reserved, running, or waiting
     for its ETA."""
-    held = [*state.reserved_requests, *state.active_requests, *state.scheduled_requests]
-    return [request.message.delivery_tag for request in held if request.message is not None]
+    for _ in range(5):
+        try:  # the consumer's thread changes these sets while this one reads them
+            held = [*state.reserved_requests, *state.active_requests, *state.scheduled_requests]
+        except RuntimeError:
+            continue
+        return [request.message.delivery_tag for request in held if request.message is not None]
+    return []
 
 
 @signals.worker_process_init.connect

@@ -17,7 +17,7 @@ from graderq.sandbox.communicate import Ending, drain
 from graderq.sandbox.crosswire import Side, crosswire, wire
 from graderq.sandbox.docker_api import engine_errors
 from graderq.sandbox.docker_run import DRAIN_GRACE, NO_USAGE, WAIT_GRACE
-from graderq.sandbox.outcome import Outcome, duration
+from graderq.sandbox.outcome import Outcome, duration, oom_killed
 
 if TYPE_CHECKING:
     from graderq.sandbox.docker_backend import DockerBackend
@@ -39,10 +39,12 @@ def interact(
         ]
         wire(*sides)
         try:
+            # Before start, as for one sandbox: what a program uses from its first
+            # instant is its own (docker_run.py).
+            cpu = _begin(backend, first, first_limits)
             api.start(second)
             api.start(first)
             started = time.monotonic()
-            cpu = _begin(backend, first, first_limits)
             deadline = None if first_limits.realtime is None else started + first_limits.realtime
             endings = crosswire(sides[0], sides[1], deadline, cpu[1])
             _stop(
@@ -55,20 +57,23 @@ def interact(
                 with contextlib.suppress(OSError):
                     handle.close()
                     side.sock.close()
-        first_outcome = _outcome(backend, first, sides[0], endings.first, cpu[0])
-        second_outcome = _outcome(backend, second, sides[1], endings.second, None)
+        first_outcome = _outcome(backend, first, sides[0], endings.first, cpu, first_limits)
+        second_outcome = _outcome(
+            backend, second, sides[1], endings.second, (None, None, None), second_limits
+        )
     return first_outcome, second_outcome
 
 
-def _begin(backend: DockerBackend, container: str, limits: Limits) -> tuple[Any, Any]:
-    """(cpu seconds before, over-budget check) of the first container, if accounted."""
+def _begin(backend: DockerBackend, container: str, limits: Limits) -> tuple[Any, Any, Any]:
+    """(cpu seconds before, over-budget check, OOM kills before) of the first
+    container, if accounted."""
     cgroup = backend._cgroups.get(container)
     accounting = backend.accounting if cgroup else None
     if accounting is None or cgroup is None:
-        return None, None
+        return None, None, None
     before = accounting.begin(cgroup)
     watch = None if limits.cputime is None else accounting.watch(cgroup, before + limits.cputime)
-    return before, watch
+    return before, watch, accounting.oom_kills(cgroup)
 
 
 def _stop(backend: DockerBackend, running: list[str], sides: list[Side]) -> None:
@@ -84,9 +89,14 @@ def _stop(backend: DockerBackend, running: list[str], sides: list[Side]) -> None
 
 
 def _outcome(
-    backend: DockerBackend, container: str, side: Side, ending: Ending, cpu_before: Any
+    backend: DockerBackend,
+    container: str,
+    side: Side,
+    ending: Ending,
+    begun: tuple[Any, Any, Any],
+    limits: Limits,
 ) -> Outcome:
-
+    cpu_before, _, oom_before = begun
     api = backend.api
     state = api.inspect_container(container)["State"]
     if state.get("Running"):
@@ -102,7 +112,7 @@ def _outcome(
         stdout=side.demuxer.stdout,
         stderr=side.demuxer.stderr,
         duration=duration(state.get("StartedAt"), state.get("FinishedAt")),
-        oom_killed=bool(state.get("OOMKilled")),
+        oom_killed=oom_killed(state, usage, limits, ending, oom_before),
         ending=ending,
         output_truncated=side.demuxer.truncated,
         cpu_time=usage.cpu_time,

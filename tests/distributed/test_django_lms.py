@@ -265,7 +265,11 @@ def test_a_bad_callback_is_refused_at_submit_time_and_queues_nothing(grader: Wor
     backend = redis.Redis.from_url(settings.result_backend)
 
     def queued() -> tuple[int, int]:
-        return broker.llen(DEFAULT_QUEUE), len(list(backend.scan_iter(f"{keys.ISSUED}*")))
+        waiting = sum(
+            broker.llen(key)
+            for key in [DEFAULT_QUEUE, *(f"{DEFAULT_QUEUE}:{n}" for n in range(1, 10))]
+        )
+        return waiting, len(list(backend.scan_iter(f"{keys.ISSUED}*")))
 
     before = queued()
     run = {"profile_name": "python", "command": "python3 main.py"}
