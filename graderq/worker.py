@@ -24,7 +24,7 @@ from celery.worker import state
 from graderq import records
 from graderq.engine import Engine
 from graderq.routing import node_queue
-from graderq.settings import Settings, get_settings
+from graderq.settings import LEASE_EVERY, Settings, get_settings
 from graderq.tenants import consume, tenant_queue
 from graderq.timelimits import worker_settings
 
@@ -91,12 +91,17 @@ class Housekeeping:
         self.leases = Leases.for_broker(worker.app.conf.broker_url)
         self.chores = [
             Chore("heartbeat", records.HEARTBEAT_EVERY, self.beat),
+            Chore("leases", LEASE_EVERY, self.renew),
             Chore("tenants", records.HEARTBEAT_EVERY, self.consume_tenants),
             Chore("janitor", settings.janitor_interval, self.sweep),
         ]
 
     def beat(self) -> None:
         records.heartbeat(self.node)
+
+    def renew(self) -> None:
+        """Renew the tasks this worker holds (on the broker: the result backend may be
+        away meanwhile, and the heartbeat with it)."""
         if self.leases is not None:
             self.leases.renew(held_deliveries())
 

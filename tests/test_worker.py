@@ -18,8 +18,9 @@ def test_the_heartbeat_goes_on_while_a_sweep_hangs(monkeypatch: pytest.MonkeyPat
         app=SimpleNamespace(conf=SimpleNamespace(broker_url="memory://"))
     )
     housekeeping = worker.Housekeeping(celery_worker, "node-1", worker.get_settings())
-    housekeeping.chores[1].work = lambda: None  # no tenants to look up
-    housekeeping.chores[2].work = lambda: released.wait(30)  # a Docker call taking its time
+    housekeeping.chores[1].work = lambda: None  # no broker to renew leases on
+    housekeeping.chores[2].work = lambda: None  # no tenants to look up
+    housekeeping.chores[3].work = lambda: released.wait(30)  # a Docker call taking its time
     housekeeping.start()
     try:
         for _ in range(20):  # twenty beats while the sweep still hangs
