@@ -1,9 +1,10 @@
 """The result backend: Redis, made to outlast an outage of the result store.
 
-A worker that cannot store a result keeps trying, with backoff, for
-GRADERQ_RESULT_RETRY_FOR seconds; then its pool process exits, so that the worker
-requeues the task (task_reject_on_worker_lost) rather than acking it with its result
-lost. The sandbox then runs again once Redis is back: a grading is repeatable.
+A worker that cannot store a result (or read one, as it does to skip a redelivered task
+that finished already) keeps trying, with backoff, for GRADERQ_RESULT_RETRY_FOR
+seconds; then its pool process exits, so that the worker requeues the task
+(task_reject_on_worker_lost) rather than acking it with its result lost. The sandbox
+then runs again once Redis is back: a grading is repeatable.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 from billiard.process import current_process
@@ -24,7 +26,8 @@ log = logging.getLogger("graderq.results")
 
 STORE_ERRORS = (BackendStoreError, redis.RedisError, ConnectionError, TimeoutError)
 EX_TEMPFAIL = 75
-"""A pool process's exit code when it gave up storing a result (sysexits' EX_TEMPFAIL)."""
+"""A pool process's exit code when it gave up on the result backend (EX_TEMPFAIL)."""
+T = TypeVar("T")
 
 
 def backend_url(url: str) -> str:
@@ -34,37 +37,50 @@ def backend_url(url: str) -> str:
 
 
 class ResultStore(RedisBackend):
-    """Celery's Redis backend whose stores are retried through an outage."""
+    """Celery's Redis backend whose stores and reads are retried through an outage."""
 
     def store_result(self, task_id: str, result: Any, state: str, *args: Any, **kwargs: Any) -> Any:
-        patience = get_settings().result_retry_for
-        deadline = time.monotonic() + patience
-        pause = 0.5
-        while True:
+        store = super().store_result
+        return patiently(lambda: store(task_id, result, state, *args, **kwargs), task_id, state)
+
+    def _get_task_meta_for(self, task_id: str) -> Any:
+        read = super()._get_task_meta_for
+        return patiently(lambda: read(task_id), task_id, "read")
+
+
+def patiently(action: Callable[[], T], task_id: str, what: str) -> T:
+    """`action()`, tried again with backoff while the result backend is away; past
+    GRADERQ_RESULT_RETRY_FOR a pool process exits (its task is requeued). Elsewhere (a
+    producer, a worker's main process) it is tried once: they have callers to tell."""
+    if not in_pool_process():
+        return action()
+    patience = get_settings().result_retry_for
+    deadline = time.monotonic() + patience
+    pause = 0.5
+    while True:
+        try:
             try:
-                try:
-                    return super().store_result(task_id, result, state, *args, **kwargs)
-                except STORE_ERRORS as exc:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        give_up(task_id, state, patience, exc)
-                        raise
-                    log.warning("result of %s not stored (%s); trying again", task_id, exc)
-                    time.sleep(min(pause, left))
-                    pause = min(pause * 2, 10.0)
-            except SoftTimeLimitExceeded:
-                continue  # Celery's soft limit fell while Redis was away: the task is done
+                return action()
+            except STORE_ERRORS as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    give_up(task_id, what, patience, exc)
+                    raise
+                log.warning("result %s of %s failed (%s); trying again", what, task_id, exc)
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 10.0)
+        except SoftTimeLimitExceeded:
+            continue  # Celery's soft limit fell while Redis was away: the task is done
 
 
-def give_up(task_id: str, state: str, patience: float, exc: BaseException) -> None:
-    """In a pool process: exit, so that the worker requeues the task."""
+def give_up(task_id: str, what: str, patience: float, exc: BaseException) -> None:
+    """Exit this pool process, so that the worker requeues the task."""
     log.error(
-        "result %s of %s not stored within %.0f s (%s); requeuing the task",
-        state,
-        task_id,
-        patience,
-        exc,
+        "result %s of %s failed for %.0f s (%s); requeuing the task", what, task_id, patience, exc
     )
-    if current_process().name != "MainProcess":
-        logging.shutdown()
-        os._exit(EX_TEMPFAIL)
+    logging.shutdown()
+    os._exit(EX_TEMPFAIL)
+
+
+def in_pool_process() -> bool:
+    return current_process().name != "MainProcess"

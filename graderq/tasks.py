@@ -69,7 +69,7 @@ class WorkerTask(GraderqTask):
 
     def _callback(self, task_id: str, state: str, value: Any) -> None:
         """Send the callback of `task_id`, if it has one; never raises."""
-        if self.request.is_eager:
+        if self.request.is_eager or not task_id:
             return
         try:
             spec = records.take_callback(task_id)

@@ -73,7 +73,7 @@ def test_a_result_not_stored_in_time_requeues_its_task(
     wait_until(lambda: "requeuing the task" in worker.output(), 60, "the worker to give up")
     own_redis.start()
     meta = wait_until(lambda: stored(own_redis, handle.id), 90, "the result of a later try")
-    assert meta["status"] == "SUCCESS" and "second-try" in json.dumps(meta["result"])
+    assert meta["status"] == "SUCCESS" and "second-try" in json.dumps(meta["result"]), meta
 
 
 PRODUCER = textwrap.dedent(
