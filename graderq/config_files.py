@@ -10,16 +10,20 @@ from typing import Any
 from graderq.errors import RequestError
 
 
-def read_tables(path: str | Path, section: str, error: type[RequestError]) -> dict[str, Any]:
-    """The tables under [section] of the TOML file at `path`, in the file's order."""
+def read_toml(path: str | Path, what: str, error: type[RequestError]) -> dict[str, Any]:
+    """The TOML file at `path`, parsed; `error` names it as `what` if it is missing or bad."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise error(f"{section} file {str(path)!r} does not exist") from None
+        raise error(f"{what} file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{section} file {str(path)!r} is not valid TOML: {exc}") from None
-    tables = data.get(section)
+        raise error(f"{what} file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def read_tables(path: str | Path, section: str, error: type[RequestError]) -> dict[str, Any]:
+    """The tables under [section] of the TOML file at `path`, in the file's order."""
+    tables = read_toml(path, section, error).get(section)
     if not isinstance(tables, dict) or not tables:
         what = "NAME" if section == "profiles" else "ID"
         raise error(f"{section} file {str(path)!r} has no [{section}.{what}] table")

@@ -9,7 +9,6 @@ tests. Pure data: importable by a producer without Docker.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
-from graderq.config_files import read_tables
+from graderq.config_files import read_tables, read_toml
 from graderq.errors import LanguageError
 from graderq.settings import DEFAULT_LANGUAGES_FILE
 
@@ -125,10 +124,5 @@ def load_samples(
 ) -> dict[str, str]:
     """The sample programs of a language: name -> source (hello, aplusb, wrong, ...)."""
     path = Path(languages_file).parent / SAMPLES / f"{language_id}.toml"
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise LanguageError(f"language {language_id!r} has no samples file {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LanguageError(f"samples file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, f"language {language_id!r}: samples", LanguageError)
     return {name: text.lstrip("\n") for name, text in data.items() if isinstance(text, str)}

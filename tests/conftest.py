@@ -1,6 +1,12 @@
-"""Settings shared by the whole test session, fixed before graderq reads them."""
+"""Settings shared by the whole test session, fixed before graderq reads them, and the
+fixtures that the integration and the distributed tests share."""
 
 import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 # Tests use their own Redis databases and a short visibility timeout, so that a killed
 # worker's task is redelivered within seconds; tests/distributed/test_examday_workers.py
@@ -16,3 +22,15 @@ TEST_ENV = {
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
+
+
+@pytest.fixture
+def small_disk_dir(tmp_path: Path) -> Iterator[Path]:
+    """A disk dir on a file system of its own, 64 MB (a tmpfs), to fill in a test."""
+    folder = tmp_path / "small-disks"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)

@@ -3,8 +3,7 @@ workdir with TooManyDisks, and a full disk dir never lets a run report success."
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,6 @@ from graderq import client
 from graderq.errors import DiskError, TooManyDisks
 from graderq.launcher import WorkerProcess
 from tests.integration.support import fill
-
-
-@pytest.fixture
-def small_disk_dir(tmp_path: Path) -> Iterator[Path]:
-    """A disk dir on a 64 MB file system of its own (a tmpfs), to fill."""
-    folder = tmp_path / "small-disks"
-    folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)], check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 def test_a_node_over_its_disk_cap_refuses_another_workdir(

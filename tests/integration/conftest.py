@@ -7,9 +7,7 @@ or volume labelled `graderq` that the test made may be left behind.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import docker.errors
@@ -88,15 +86,3 @@ def default_engine(engine: graderq.Engine) -> Iterator[graderq.Engine]:
     previous = graderq.engine.set_engine(engine)
     yield engine
     graderq.engine.set_engine(previous)
-
-
-@pytest.fixture
-def small_disk_dir(tmp_path: Path) -> Iterator[Path]:
-    """A disk dir on a file system of its own, 64 MB (a tmpfs), to fill in a test."""
-    folder = tmp_path / "small-disks"
-    folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)], check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
