@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from graderq.errors import TooManySandboxes
+from graderq.errors import DockerError, DockerUnavailable, TooManySandboxes
 from graderq.sandbox.identities import Identities
 from graderq.sandbox.networks import bridge_name, parse_subnets, subnet_of
 
@@ -38,6 +38,28 @@ def test_a_slot_whose_last_container_still_exists_is_skipped(tmp_path: Path) -> 
     assert identities.take("x").slot != orphaned.slot
     with pytest.raises(TooManySandboxes):
         identities.take("y")
+
+
+def test_an_unreachable_engine_is_said_not_a_full_pool(tmp_path: Path) -> None:
+    """Every slot names a past container: with no engine to ask, that is the error."""
+    used = pool(tmp_path, slots=2)
+    for holder in ("a", "b"):
+        used.take(holder)
+        used.release(holder)
+
+    def unreachable(name: str) -> bool:
+        raise DockerUnavailable("the Docker engine is unreachable")
+
+    with pytest.raises(DockerUnavailable):
+        Identities(100000, 2, unreachable, tmp_path).take("c")
+    assert {used.take("x").slot, used.take("y").slot} == {0, 1}  # no lock was kept
+
+    def failing(name: str) -> bool:
+        raise DockerError("inspect failed")
+
+    used.release("x")
+    with pytest.raises(TooManySandboxes):  # cannot tell: the slot is skipped
+        Identities(100000, 2, failing, tmp_path).take("z")
 
 
 def _hold(lock_dir: Path, ready: "multiprocessing.synchronize.Event") -> None:

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from graderq.errors import DockerError, TooManySandboxes
+from graderq.errors import DockerError, DockerUnavailable, TooManySandboxes
 
 LOCK_DIR = Path("/run/graderq/uids")
 HOLDER_BYTES = 256
@@ -95,9 +95,8 @@ class Identities:
             if fd is None:
                 continue
             previous = os.pread(fd, HOLDER_BYTES, 0).decode(errors="replace").strip()
-            if previous and self._still_there(previous):
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+            if previous and self._still_there(previous, fd):
+                self._unlock(fd)
                 continue
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.encode(), 0)
@@ -127,11 +126,25 @@ class Identities:
             raise DockerError(f"cannot lock {path}: {exc}") from exc
         return fd
 
-    def _still_there(self, container: str) -> bool:
+    def _still_there(self, container: str, fd: int) -> bool:
+        """Whether `container` exists; an engine that cannot be reached is raised (no
+        sandbox can run, and "the pool is full" would mislead), with the slot `fd` freed.
+        """
         try:
             return self._in_use(container)
+        except DockerUnavailable:
+            self._unlock(fd)
+            raise
         except DockerError:
             return True  # cannot tell: never risk a UID in two containers
+
+    @staticmethod
+    def _unlock(fd: int) -> None:
+        """LOCK_UN, not just close: a forked child sharing the fd must not keep the slot."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def held(self, holder: str) -> Identity | None:
         with self._lock:
@@ -141,15 +154,8 @@ class Identities:
     def release(self, holder: str) -> None:
         """Free the slot held for `holder`; not held is fine. The file keeps the holder's
         name, so the next holder checks that its container is gone.
-
-        LOCK_UN, not just close: a forked child sharing the fd must not keep the slot.
         """
         with self._lock:
             entry = self._held.pop(holder, None)
-        if entry is None:
-            return
-        fd = entry[0]
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        if entry is not None:
+            self._unlock(entry[0])
