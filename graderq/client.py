@@ -264,6 +264,8 @@ def grade(
     priority: int | None = None,
     language: str | None = None,
     source: str | bytes | None = None,
+    limits: Mapping[str, Any] | None = None,
+    compile_limits: Mapping[str, Any] | None = None,
 ) -> AsyncResult:
     """Grade a submission through the queue: compile once, run every test in parallel.
 
@@ -271,10 +273,11 @@ def grade(
     {'stdin', 'expected', 'name'}, and may carry 'points', a 'group' and its own
     'limits' (over the run's, name by name). Without `compile` the files are only put
     in place. Or name a `language` of the catalogue (configs/languages.toml) and give
-    its `source`: the catalogue's profiles and commands compile and run it, and `files`
-    are put beside it. Returns at once; `.get()` (or `wait(handle, progress=...)`)
-    gives graderq.grading.report's dict: an overall 'verdict', 'passed'/'total',
-    'score'/'max_score', 'groups', and per test its verdict, points and figures.
+    its `source`: the catalogue's profiles and commands compile and run it, `files`
+    are put beside it, and `limits`/`compile_limits` go over its profiles'. Returns at
+    once; `.get()` (or `wait(handle, progress=...)`) gives graderq.grading.report's
+    dict: an overall 'verdict', 'passed'/'total', 'score'/'max_score', 'groups', and
+    per test its verdict, points and figures.
 
     `checker`: "lines" (the default: equal but for trailing whitespace), "exact" (also
     `exact=True`), "tokens", "tokens-nocase", "float" or {"float": {"abs", "rel"}}, or a
@@ -285,9 +288,14 @@ def grade(
     `tenant` and `priority`: as for `submit`.
     """
     if language is not None:
-        run, compile, files = plan.language_steps(language, source, run, compile, files)
-    elif source is not None:
-        raise LanguageError("source= needs language=; without one, pass the source in files")
+        run, compile, files = plan.language_steps(
+            language, source, run, compile, files, limits, compile_limits
+        )
+    elif source is not None or limits is not None or compile_limits is not None:
+        raise LanguageError(
+            "source=, limits= and compile_limits= go with language=; without one, pass the "
+            "source in files and the limits in the run and compile steps"
+        )
     task_id = uuid()
     chained = plan.grading(
         task_id, run, tests, compile, files, exact, checker, interactor, groups, stop_on_failure

@@ -68,17 +68,22 @@ class Language:
             return compile_profile, self.profile
         return (self.profile,)
 
-    def compile_step(self) -> dict[str, Any]:
+    def compile_step(self, limits: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """client.grade's `compile` step: the compile command, or `true` in the run
-        profile (which only puts the files in place)."""
+        profile (which only puts the files in place); `limits` over the profile's."""
         return {
             "profile_name": self.compile_profile or self.profile,
             "command": self.compile if self.compile is not None else "true",
+            "limits": None if limits is None else dict(limits),
         }
 
-    def run_step(self) -> dict[str, Any]:
-        """client.grade's `run` step."""
-        return {"profile_name": self.profile, "command": self.run}
+    def run_step(self, limits: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """client.grade's `run` step; `limits` over the profile's."""
+        return {
+            "profile_name": self.profile,
+            "command": self.run,
+            "limits": None if limits is None else dict(limits),
+        }
 
     def files(
         self, source: str | bytes, files: Sequence[Mapping[str, Any]] | None = None

@@ -17,9 +17,9 @@ from graderq.errors import (
     RequestError,
     RequestTypeError,
 )
-from graderq.languages import get_language, load_languages
+from graderq.languages import get_language
 from graderq.limits import check_names
-from graderq.settings import get_settings
+from graderq.request import check_keys
 from graderq.tasks import STEP_KEYS, judge
 from graderq.tasks import compile_and_run as compile_and_run_task
 
@@ -28,11 +28,7 @@ def step(step: Mapping[str, Any], what: str) -> dict[str, Any]:
     """A checked step: a dict of run_sandbox's arguments but workdir."""
     if not isinstance(step, Mapping):
         raise RequestTypeError(f"{what} must be a dict of run_sandbox arguments")
-    unknown = set(step) - STEP_KEYS
-    if unknown:
-        raise RequestError(
-            f"{what} has unknown keys {sorted(unknown)}; allowed: {sorted(STEP_KEYS)}"
-        )
+    check_keys(step, STEP_KEYS, what)
     if "profile_name" not in step:
         raise RequestError(f"{what} needs a 'profile_name'")
     return dict(step)
@@ -49,9 +45,7 @@ def test_case(test: Mapping[str, Any], index: int, interactive: bool) -> dict[st
             f"tests[{index}] must be a dict with 'expected' (and 'stdin', 'name', 'points', "
             "'group', 'limits')"
         )
-    unknown = set(test) - TEST_KEYS
-    if unknown:
-        raise RequestError(f"tests[{index}] has unknown keys {sorted(unknown)}")
+    check_keys(test, TEST_KEYS, f"tests[{index}]")
     expected = test.get("expected", b"")
     if not isinstance(expected, str | bytes):
         raise RequestTypeError(f"tests[{index}]['expected'] must be bytes or str")
@@ -82,8 +76,11 @@ def language_steps(
     run: Any,
     compile: Any,
     files: Sequence[Mapping[str, Any]] | None,
+    limits: Mapping[str, Any] | None = None,
+    compile_limits: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """The run step, compile step and files of a submission in a catalogue language."""
+    """The run step, compile step and files of a submission in a catalogue language;
+    `limits` and `compile_limits` go over the profiles' own, name by name."""
     if run is not None or compile is not None:
         raise LanguageError(
             "give language= or run/compile steps, not both: the language's catalogue "
@@ -91,8 +88,8 @@ def language_steps(
         )
     if source is None:
         raise LanguageError(f"language={language!r} needs source=, the program's text")
-    entry = get_language(language, load_languages(get_settings().languages_file))
-    return entry.run_step(), entry.compile_step(), entry.files(source, files)
+    entry = get_language(language)
+    return entry.run_step(limits), entry.compile_step(compile_limits), entry.files(source, files)
 
 
 def grading(

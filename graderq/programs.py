@@ -20,7 +20,7 @@ from kombu.utils.json import dumps, loads
 from graderq import keys
 from graderq.errors import CheckerSpecError, LimitError, ProgramLost, RequestError
 from graderq.limits import check_names
-from graderq.request import parse_files
+from graderq.request import check_keys, parse_files
 
 PROGRAM_KEYS = frozenset({"profile_name", "command", "files", "limits", "compile"})
 COMPILE_KEYS = frozenset({"profile_name", "command", "limits"})
@@ -33,11 +33,7 @@ def parse_program(value: Any, what: str) -> dict[str, Any]:
     """A checked program dict (files as file dicts); CheckerSpecError naming `what`."""
     if not isinstance(value, Mapping):
         raise CheckerSpecError(f"{what} must be a dict with 'profile_name' and 'command'")
-    unknown = set(value) - PROGRAM_KEYS
-    if unknown:
-        raise CheckerSpecError(
-            f"{what} has unknown keys {sorted(unknown)}; allowed: {sorted(PROGRAM_KEYS)}"
-        )
+    check_keys(value, PROGRAM_KEYS, what, CheckerSpecError)
     program = _step(value, what)
     try:
         files = parse_files(value.get("files") or [])

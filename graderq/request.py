@@ -6,12 +6,12 @@ an error that names the offending file, limit or argument.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from graderq.errors import FileError, RequestTooLarge, RequestTypeError
+from graderq.errors import FileError, RequestError, RequestTooLarge, RequestTypeError
 
 MAX_NAME_BYTES = 255
 """Most bytes of one component of a file name (the kernel's NAME_MAX)."""
@@ -175,3 +175,15 @@ def check_size(
     ):
         if size > max_bytes:
             raise RequestTooLarge(f"{what}: {size} bytes, more than the {max_bytes} allowed")
+
+
+def check_keys(
+    value: Mapping[str, Any],
+    allowed: Iterable[str],
+    what: str,
+    error: type[Exception] = RequestError,
+) -> None:
+    """Refuse `value` (a dict named `what`) if it has keys outside `allowed`."""
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise error(f"{what} has unknown keys {unknown}; allowed: {sorted(allowed)}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graderq.engine import Engine
-from graderq.grading import same_output
+from graderq.grading import run_failed, same_output
 from graderq.languages import Language
 
 HELLO = b"Hello, world!\n"
@@ -78,10 +78,8 @@ def compile_and_run(
     failure in `check.problems`. The run results, or None if it did not compile."""
     with engine.working_directory() as workdir:
         step = language.compile_step()
-        compiled = engine.run(
-            step["profile_name"], step["command"], files=language.files(source), workdir=workdir
-        )
-        if compiled["exit_code"] != 0 or compiled["timeout"] or compiled["oom_killed"]:
+        compiled = engine.run(**step, files=language.files(source), workdir=workdir)
+        if run_failed(compiled):
             check.problems.append(_failure(f"{what}: compiling", compiled))
             return None
         if language.compiled and check.compile_time is None:
@@ -90,7 +88,7 @@ def compile_and_run(
         for stdin, expected in cases:
             result = engine.run(language.profile, language.run, stdin=stdin, workdir=workdir)
             results.append(result)
-            if result["exit_code"] != 0 or result["timeout"] or result["oom_killed"]:
+            if run_failed(result):
                 check.problems.append(_failure(f"{what}: running", result))
             elif not same_output(result["stdout"], expected, exact=True):
                 check.problems.append(

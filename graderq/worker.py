@@ -115,9 +115,9 @@ class Housekeeping:
                 consume(self.worker.app, queue, [self.worker.hostname])
 
     def sweep(self) -> None:
-        from graderq.sandbox.janitor import check_room, sweep
+        from graderq.sandbox.janitor import abandoned_after, check_room, sweep
 
-        sweep(self.backend, self.settings.task_time_limit + self.settings.task_time_margin)
+        sweep(self.backend, abandoned_after(self.settings))
         check_room(self.backend, self.settings)
 
     def start(self) -> None:

@@ -711,7 +711,18 @@ def test_client_grade_by_language(queue: FakeBackend, catalogue: Path) -> None:
         client.grade(language="ccish", tests=tests)
     with pytest.raises(LanguageError, match="unknown language 'cobol'"):
         client.grade(language="cobol", source="x", tests=tests)
-    with pytest.raises(LanguageError, match="source= needs language="):
-        client.grade({"profile_name": "py"}, tests, source="x")
+    for misplaced in ({"source": "x"}, {"limits": {"memory": 64}}, {"compile_limits": {}}):
+        with pytest.raises(LanguageError, match="go with language="):
+            client.grade({"profile_name": "py"}, tests, **misplaced)
+    limited = client.grade(
+        language="ccish",
+        source="int main;",
+        tests=tests,
+        limits={"memory": 96},
+        compile_limits={"cputime": 7},
+    ).get()
+    assert limited["verdict"] == "accepted", limited
+    made = [container.spec.limits for container in queue.created[-2:]]  # compile, run
+    assert made[0].cputime == 7 and made[1].memory == 96, made
     with pytest.raises(RequestError, match="needs a run step"):
         client.grade(tests=tests)

@@ -36,7 +36,9 @@ def test_java_as_the_issue_says() -> None:
     assert java.compile_step() == {
         "profile_name": "java_compile",
         "command": "javac -J-XX:+UseSerialGC -J-XX:TieredStopAtLevel=1 -d . Main.java",
+        "limits": None,
     }
+    assert java.run_step({"memory": 600})["limits"] == {"memory": 600}
     assert java.run_step()["profile_name"] == "java_run"
     assert java.files("class Main {}", [{"name": "data.txt", "content": "x"}]) == [
         {"name": "Main.java", "content": "class Main {}"},
@@ -46,7 +48,7 @@ def test_java_as_the_issue_says() -> None:
 
 def test_an_interpreted_language_only_puts_its_files_in_place() -> None:
     python = get_language("python3", load_languages(DEFAULT_LANGUAGES_FILE))
-    assert python.compile_step() == {"profile_name": "python", "command": "true"}
+    assert python.compile_step() == {"profile_name": "python", "command": "true", "limits": None}
     assert python.profiles == ("python",)
 
 

@@ -113,14 +113,14 @@ def language_steps(
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """The run step, compile step and files of `graderq grade --language`: the first
     --file is the source, saved under the catalogue's name for it."""
-    from graderq.languages import get_language
+    from graderq import plan
 
-    language = get_language(language_id)
     if not files:
         raise LanguageError(f"--language {language_id} needs the source: --file PATH")
-    run_step = language.run_step() | {"limits": limits}
-    compile_step = language.compile_step() | {"limits": compile_limits}
-    return run_step, compile_step, language.files(files[0]["content"], files[1:])
+    source, *others = files
+    return plan.language_steps(
+        language_id, source["content"], None, None, others, limits, compile_limits
+    )
 
 
 @click.command(epilog=EPILOG)

@@ -82,11 +82,11 @@ def janitor(as_json: bool) -> None:
     own every GRADERQ_JANITOR_INTERVAL seconds.
     """
     from graderq.sandbox import DockerBackend
-    from graderq.sandbox.janitor import sweep
+    from graderq.sandbox.janitor import abandoned_after, sweep
     from graderq.settings import get_settings
 
     settings = get_settings()
-    max_age = settings.task_time_limit + settings.task_time_margin
+    max_age = abandoned_after(settings)
     backend = DockerBackend.from_settings(settings)
     done = sweep(backend, max_age)
     if as_json:

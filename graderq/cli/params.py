@@ -14,6 +14,7 @@ import click
 
 from graderq.errors import LimitError
 from graderq.limits import check_names
+from graderq.request import check_keys
 
 NONE_WORDS = frozenset({"none", "null"})
 EXPECTED_SUFFIXES = (".out", ".ans")
@@ -182,10 +183,7 @@ def _with_settings(cases: list[TestCase], folder: Path) -> list[TestCase]:
     out = []
     for case in cases:
         own = tests.get(case.name, {})
-        unknown = set(own) - {"points", "group", "limits"}
-        if unknown:
-            where = f"{TESTS_TOML}: [tests.{case.name}]"
-            raise ValueError(f"{where} has unknown keys {sorted(unknown)}")
+        check_keys(own, ("points", "group", "limits"), f"{TESTS_TOML}: [tests.{case.name}]")
         out.append(TestCase(case.name, case.stdin, case.expected, **own))
     return out
 

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from graderq.limits import Limits
 from graderq.sandbox.communicate import Ending, drain
 from graderq.sandbox.crosswire import Side, crosswire, wire
 from graderq.sandbox.docker_api import engine_errors
-from graderq.sandbox.docker_run import DRAIN_GRACE, NO_USAGE, WAIT_GRACE
-from graderq.sandbox.outcome import Outcome, duration, oom_killed
+from graderq.sandbox.docker_run import (
+    DRAIN_GRACE,
+    NO_USAGE,
+    NOT_ACCOUNTED,
+    Begun,
+    begin,
+    outcome,
+    stopped_state,
+)
+from graderq.sandbox.outcome import Outcome
 
 if TYPE_CHECKING:
     from graderq.sandbox.docker_backend import DockerBackend
@@ -39,14 +47,13 @@ def interact(
         ]
         wire(*sides)
         try:
-            # Before start, as for one sandbox: what a program uses from its first
-            # instant is its own (docker_run.py).
-            cpu = _begin(backend, first, first_limits)
+            # Before start, as for one sandbox (docker_run.begin).
+            begun = begin(backend.accounting, backend._cgroups.get(first), first_limits)
             api.start(second)
             api.start(first)
             started = time.monotonic()
             deadline = None if first_limits.realtime is None else started + first_limits.realtime
-            endings = crosswire(sides[0], sides[1], deadline, cpu[1])
+            endings = crosswire(sides[0], sides[1], deadline, begun.over_cpu)
             _stop(
                 backend,
                 [c for c, s in zip((first, second), sides, strict=True) if not s.ended],
@@ -57,23 +64,11 @@ def interact(
                 with contextlib.suppress(OSError):
                     handle.close()
                     side.sock.close()
-        first_outcome = _outcome(backend, first, sides[0], endings.first, cpu, first_limits)
+        first_outcome = _outcome(backend, first, sides[0], endings.first, begun, first_limits)
         second_outcome = _outcome(
-            backend, second, sides[1], endings.second, (None, None, None), second_limits
+            backend, second, sides[1], endings.second, NOT_ACCOUNTED, second_limits
         )
     return first_outcome, second_outcome
-
-
-def _begin(backend: DockerBackend, container: str, limits: Limits) -> tuple[Any, Any, Any]:
-    """(cpu seconds before, over-budget check, OOM kills before) of the first
-    container, if accounted."""
-    cgroup = backend._cgroups.get(container)
-    accounting = backend.accounting if cgroup else None
-    if accounting is None or cgroup is None:
-        return None, None, None
-    before = accounting.begin(cgroup)
-    watch = None if limits.cputime is None else accounting.watch(cgroup, before + limits.cputime)
-    return before, watch, accounting.oom_kills(cgroup)
 
 
 def _stop(backend: DockerBackend, running: list[str], sides: list[Side]) -> None:
@@ -93,28 +88,12 @@ def _outcome(
     container: str,
     side: Side,
     ending: Ending,
-    begun: tuple[Any, Any, Any],
+    begun: Begun,
     limits: Limits,
 ) -> Outcome:
-    cpu_before, _, oom_before = begun
-    api = backend.api
-    state = api.inspect_container(container)["State"]
-    if state.get("Running"):
-        api.wait(container, timeout=WAIT_GRACE)
-        state = api.inspect_container(container)["State"]
+    state = stopped_state(backend.api, container)
     cgroup = backend._cgroups.get(container)
-    accounting = backend.accounting if cgroup else None
     usage = NO_USAGE
-    if accounting is not None and cgroup is not None and cpu_before is not None:
-        usage = accounting.usage(cgroup, cpu_before)
-    return Outcome(
-        exit_code=state.get("ExitCode"),
-        stdout=side.demuxer.stdout,
-        stderr=side.demuxer.stderr,
-        duration=duration(state.get("StartedAt"), state.get("FinishedAt")),
-        oom_killed=oom_killed(state, usage, limits, ending, oom_before),
-        ending=ending,
-        output_truncated=side.demuxer.truncated,
-        cpu_time=usage.cpu_time,
-        memory_peak=usage.memory_peak,
-    )
+    if backend.accounting is not None and cgroup is not None and begun.cpu_before is not None:
+        usage = backend.accounting.usage(cgroup, begun.cpu_before)
+    return outcome(state, side.demuxer, ending, limits, usage, begun.oom_before)

@@ -204,6 +204,11 @@ def sweep_networks(backend: Backend, now: float) -> int:
     return removed
 
 
+def abandoned_after(settings: Settings) -> float:
+    """Seconds after which a sandbox counts as abandoned: more than any task may run."""
+    return settings.task_time_limit + settings.task_time_margin
+
+
 def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
     """Remove abandoned sandbox containers, then volumes, disk images, networks and
     cgroups.

@@ -49,14 +49,7 @@ images=(
 
 if [ -n "$list" ]; then printf '%s\n' "${images[@]}"; exit 0; fi
 
-mirror() {
-  local src
-  for src in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
-    [ -f "$src" ] || continue
-    awk '/^URIs:/ {print $2; exit} /^deb / {print $2; exit}' "$src" && return
-  done
-  echo http://deb.debian.org/debian
-}
+. "$here/mirror.sh"
 
 dockerfile_of() {  # dockerfile_of TAG: the Dockerfile of a tag of the list, or nothing
   local entry tag file

@@ -55,14 +55,7 @@ fi
 bash "$checkout/workers/images/build.sh"
 wanted=$(key | sha256sum | cut -c1-16)  # the images may be new
 
-mirror() {
-  local src
-  for src in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
-    [ -f "$src" ] || continue
-    awk '/^URIs:/ {print $2; exit} /^deb / {print $2; exit}' "$src" && return
-  done
-  echo http://deb.debian.org/debian
-}
+. "$checkout/workers/images/mirror.sh"
 
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/build.XXXXXX")
