@@ -201,8 +201,9 @@ def compile_and_run(
     Returns {'compiled', 'compile', 'runs'}: a failed compile skips every run (`runs`
     is empty and `skipped` counts them); otherwise `runs` holds one result per step,
     in order. The workdir, a disk sized by the compile step's `disk` limit if it names
-    one, is removed when the runs are done. While the runs go on, this task's state
-    is PROGRESS, with their ids as {'runs': [...]} (client.progress reads it).
+    one, is removed when the runs are done, or when one of them fails. While the runs
+    go on, this task's state is PROGRESS, with their ids as {'runs': [...]}
+    (client.progress reads it).
 
     With `grading` (from client.grade) the runs are tests: its checker and interactor
     are made ready first (a failure gives `program_error` and no runs), and each run is
@@ -233,6 +234,9 @@ def compile_and_run(
     if not self.request.is_eager:
         self.update_state(state=PROGRESS, meta={"runs": [step.id for step in steps]})
     callback = collect_runs.s(compiled, workdir).set(**route)
+    # A run that fails fails the chord, and collect_runs never runs: remove the
+    # workdir then too, so that it does not hold a disk until GRADERQ_WORKDIR_TTL.
+    callback.link_error(remove_workdir.si(workdir).set(**route))
     return self.replace(chord(steps, callback))  # raises Ignore, unless run eagerly
 
 

@@ -9,8 +9,9 @@ import pytest
 import graderq
 from graderq import client, keys
 from graderq.app import app
-from graderq.errors import TooManyDeliveries
+from graderq.errors import ProfileError, TooManyDeliveries
 from graderq.records import redis_client
+from graderq.sandbox.spec import KIND_WORKDIR, LABEL
 from graderq.tasks import run_sandbox
 from graderq.worker import current_node
 
@@ -101,6 +102,25 @@ def test_workdir_runs_share_files_and_the_workdir_is_removed(worker: Worker) -> 
         return False
 
     wait_until(removed, 30, "the workdir to be removed")
+
+
+def workdir_volumes() -> set[str]:
+    api = graderq.get_engine().backend.api
+    found = api.volumes(filters={"label": f"{LABEL}={KIND_WORKDIR}"})["Volumes"] or []
+    return {volume["Name"] for volume in found}
+
+
+def test_a_compile_and_run_whose_run_fails_removes_its_workdir(worker: Worker) -> None:
+    """The failed run fails the chord, so collect_runs never runs: its errback removes
+    the workdir, which would otherwise hold a disk until GRADERQ_WORKDIR_TTL (an hour)."""
+    before = workdir_volumes()
+    pending = client.compile_and_run(
+        {"profile_name": "python", "command": "echo compiled > out"},
+        [{"profile_name": "python", "command": "cat out"}, {"profile_name": "no-such-profile"}],
+    )
+    with pytest.raises(ProfileError, match="no-such-profile"):
+        client.wait(pending, timeout=60)
+    wait_until(lambda: workdir_volumes() <= before, 60, "the failed grading's workdir removed")
 
 
 def test_a_workdir_asked_through_the_queue_is_a_disk_of_that_size(worker: Worker) -> None:
