@@ -33,10 +33,6 @@ RABBITMQ_QUEUES = {
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery's configuration for `settings`."""
     amqp = settings.broker_url.startswith(("amqp://", "amqps://", "pyamqp://"))
-    timeouts = {
-        "socket_timeout": settings.broker_timeout,
-        "socket_connect_timeout": settings.broker_timeout,
-    }
     transport = {
         "visibility_timeout": settings.visibility_timeout,
         "unacked_restore_interval": settings.restore_interval,
@@ -45,7 +41,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "priority_steps": list(range(10)),
         "sep": ":",
         "queue_order_strategy": "round_robin",
-        **timeouts,
+        "socket_timeout": settings.broker_timeout,
+        "socket_connect_timeout": settings.broker_timeout,
     }
     return {
         "broker_url": settings.broker_url,
@@ -63,9 +60,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_deduplicate_successful_tasks": True,
         "worker_prefetch_multiplier": 1,
         "broker_transport_options": transport,
+        # Celery's Redis result backend reads its socket timeouts from these, not from
+        # its transport options (its own default is 120 s).
+        "redis_socket_timeout": settings.broker_timeout,
+        "redis_socket_connect_timeout": settings.broker_timeout,
         "result_backend_transport_options": {
             "retry_policy": {"timeout": settings.broker_timeout / 2},
-            **timeouts,
         },
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.broker_timeout,

@@ -62,3 +62,7 @@ class RedisServer:
             if time.monotonic() > deadline:
                 raise AssertionError(f"redis on port {self.port} did not stop")
             time.sleep(0.05)
+
+    def pid(self) -> int:
+        """The server's process id, as it reports it."""
+        return int(redis.Redis(port=self.port, socket_timeout=5).info("server")["process_id"])

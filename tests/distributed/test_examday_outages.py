@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -136,6 +137,70 @@ def test_a_30_s_redis_outage_while_a_producer_submits(
     assert max(report["refusals"]) <= timeout + 2, report["refusals"]
     assert len(report["accepted"]) > 10
     assert set(report["results"].values()) == {"ok\n"}  # every accepted task ran
+
+
+HUNG_PRODUCER = textwrap.dedent(
+    """
+    import json, os, signal, sys, time
+    from graderq import client
+    from graderq.errors import BackendUnavailable
+    handle = client.submit("python", "true")  # no worker: it stays pending
+    def working_directory():
+        with client.working_directory():
+            pass
+    calls = {
+        "submit": lambda: client.submit("python", "true"),
+        "result": lambda: client.result(handle.id),
+        "wait": lambda: client.wait(handle, timeout=120),
+        "working_directory": working_directory,
+    }
+    os.kill(int(sys.argv[1]), signal.SIGSTOP)  # Redis hangs: it accepts, never answers
+    seconds = {}
+    try:
+        for name, call in calls.items():
+            started = time.monotonic()
+            try:
+                call()
+                seconds[name] = "returned"
+            except BackendUnavailable:
+                seconds[name] = time.monotonic() - started
+            except Exception as exc:
+                seconds[name] = repr(exc)
+    finally:
+        os.kill(int(sys.argv[1]), signal.SIGCONT)
+    print(json.dumps(seconds))
+    """
+)
+
+
+def test_a_redis_that_hangs_gives_backend_unavailable_within_the_broker_timeout(
+    own_redis: RedisServer,
+) -> None:
+    """Not refused but silent (a network partition, a stopped VM): every producer call
+    still ends within GRADERQ_BROKER_TIMEOUT (default 10 s), not Celery's 120 s."""
+    urls = {
+        "GRADERQ_BROKER_URL": f"{own_redis.url}/0",
+        "GRADERQ_RESULT_BACKEND": f"{own_redis.url}/1",
+    }
+    pid = own_redis.pid()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", HUNG_PRODUCER, str(pid)],
+            cwd=REPO,
+            env={**os.environ, **urls},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert done.returncode == 0, done.stderr
+    seconds = json.loads(done.stdout)
+    timeout = get_settings().broker_timeout
+    print(f"seconds to BackendUnavailable from a hung Redis: {seconds}")
+    assert set(seconds) == {"submit", "result", "wait", "working_directory"}
+    for name, took in seconds.items():
+        assert isinstance(took, float) and took <= timeout + 2, (name, took)
 
 
 WORKDIR_PRODUCER = textwrap.dedent(
