@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,9 @@ class Exam:
     def done(self, tenant: str) -> int:
         return sum(self.accepted[task][0] == tenant for task in list(self.results))
 
+    def burst_done(self, burst: int) -> bool:
+        return self.submitted_a == burst and self.done("course-a") == burst
+
     def until(self, condition: Callable[[], bool], deadline: float, stall: float) -> None:
         """Wait for `condition`, at most until `deadline` or `stall` s without a result."""
         while not condition() and time.time() < min(deadline, self.last_result + stall):
@@ -128,16 +132,69 @@ def stored_at(meta: dict) -> float:
     return (done if done.tzinfo else done.replace(tzinfo=UTC)).timestamp()
 
 
-def main() -> None:
+@dataclass
+class Timeline:
+    """When the exam's events happened (time.time()), and the tasks held at the kill."""
+
+    began: float
+    restarted: float = 0.0
+    killed: float = 0.0
+    ended: float = 0.0
+    held: set[str] = field(default_factory=set)
+
+
+def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=2000, help="course A's tasks")
     parser.add_argument("--duration", type=float, default=1200, help="most seconds of exam")
     parser.add_argument("--grace", type=float, default=150, help="most seconds without a result")
     parser.add_argument("--outage", type=float, default=5, help="seconds Redis stays down")
     parser.add_argument("--quick", action="store_true", help="a smoke run of 300 tasks")
-    options = parser.parse_args()
-    if options.quick:
-        options.burst, options.duration = 300, 300
+    parsed = parser.parse_args()
+    if parsed.quick:
+        parsed.burst, parsed.duration = 300, 300
+    return parsed
+
+
+def run(
+    exam: Exam, opts: argparse.Namespace, server: RedisServer, workers: list, logs: Path
+) -> Timeline:
+    """The exam: A's burst and B's trickle, Redis restarted midway, worker a killed."""
+    import redis
+
+    timeline = Timeline(time.time())
+    exam.trickling.set()
+    exam.collecting.set()
+    targets = ((exam.burst, (opts.burst,)), (exam.trickle, ()), (exam.collect, ()))
+    threads = [threading.Thread(target=target, args=args) for target, args in targets]
+    for thread in threads:
+        thread.start()
+    exam.until(lambda: exam.submitted_a >= opts.burst // 2, exam.deadline, opts.grace)
+    timeline.restarted = time.time()
+    server.stop()
+    time.sleep(opts.outage)
+    server.start()
+    exam.until(lambda: exam.done("course-a") >= opts.burst // 4, exam.deadline, opts.grace)
+    unacked = redis.Redis(port=PORT, db=0).hvals("unacked")
+    timeline.held = {json.loads(value)[0]["headers"]["id"] for value in unacked}
+    timeline.killed = time.time()
+    workers[0].kill()  # SIGKILL of its process group; restarted at once
+    workers[0] = start_worker("a", logs / "graderq-examday-a-again.log")
+    exam.until(lambda: exam.burst_done(opts.burst), exam.deadline, opts.grace)
+    exam.trickling.clear()
+    threads[1].join()
+    exam.until(
+        lambda: len(exam.results) == len(exam.accepted), time.time() + opts.grace, opts.grace
+    )
+    exam.collecting.clear()
+    for thread in threads:
+        thread.join()
+    timeline.ended = time.time()
+    return timeline
+
+
+def main() -> None:
+    opts = options()
     directory = Path(tempfile.mkdtemp(prefix="graderq-examday-"))
     server = RedisServer(PORT, directory)
     logs = Path(tempfile.gettempdir())
@@ -152,72 +209,23 @@ def main() -> None:
         from graderq.app import app
 
         stack.callback(quiet, app.backend.result_consumer)
-
         workers = [start_worker(name, logs / f"graderq-examday-{name}.log") for name in "ab"]
         stack.callback(lambda: [w.stop() for w in workers])
-        began = time.time()
-        exam = Exam(began + options.duration)
-        exam.trickling.set()
-        exam.collecting.set()
-        threads = [
-            threading.Thread(target=target, args=args)
-            for target, args in (
-                (exam.burst, (options.burst,)),
-                (exam.trickle, ()),
-                (exam.collect, ()),
-            )
-        ]
-        for thread in threads:
-            thread.start()
-        exam.until(lambda: exam.submitted_a >= options.burst // 2, exam.deadline, options.grace)
-        restarted = time.time() - began
-        server.stop()
-        time.sleep(options.outage)
-        server.start()
-        exam.until(
-            lambda: exam.done("course-a") >= options.burst // 4, exam.deadline, options.grace
-        )
-        unacked = redis.Redis(port=PORT, db=0).hvals("unacked")
-        held = {json.loads(value)[0]["headers"]["id"] for value in unacked}
-        killed = time.time()
-        workers[0].kill()  # SIGKILL of its process group; restarted at once
-        workers[0] = start_worker("a", logs / "graderq-examday-a-again.log")
-        exam.until(
-            lambda: exam.submitted_a == options.burst and exam.done("course-a") == options.burst,
-            exam.deadline,
-            options.grace,
-        )
-        exam.trickling.clear()
-        threads[1].join()
-        exam.until(
-            lambda: len(exam.results) == len(exam.accepted),
-            time.time() + options.grace,
-            options.grace,
-        )
-        exam.collecting.clear()
-        for thread in threads:
-            thread.join()
-        ended = time.time()
-        results = redis.Redis(port=PORT, db=1)
+        exam = Exam(time.time() + opts.duration)
+        timeline = run(exam, opts, server, workers, logs)
         ids = list(exam.accepted)
-        values = results.mget([keys.DELIVERIES + task for task in ids]) if ids else []
+        values = (
+            redis.Redis(port=PORT, db=1).mget([keys.DELIVERIES + t for t in ids]) if ids else []
+        )
         counts = {task: int(value or 0) for task, value in zip(ids, values, strict=True)}
-    report(exam, options, held, counts, began, restarted, killed, ended)
+    report(exam, opts, counts, timeline)
 
 
-def report(
-    exam: Exam,
-    options: argparse.Namespace,
-    held: set[str],
-    counts: dict[str, int],
-    began: float,
-    restarted: float,
-    killed: float,
-    ended: float,
-) -> None:
-    def of(tenant: str) -> list[str]:
-        return [task for task, (owner, _, _) in exam.accepted.items() if owner == tenant]
-
+def faults(
+    exam: Exam, counts: dict[str, int], held: set[str]
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The tasks lost, failed or wrong, started twice though not held at the kill, and
+    started again after it (held at the kill)."""
     lost = [task for task in exam.accepted if task not in exam.results]
     wrong = [
         task
@@ -227,6 +235,20 @@ def report(
     ]
     twice = [task for task, count in counts.items() if count > 1 and task not in held]
     again = [task for task, count in counts.items() if count > 1 and task in held]
+    return lost, wrong, twice, again
+
+
+def report(
+    exam: Exam, options: argparse.Namespace, counts: dict[str, int], timeline: Timeline
+) -> None:
+    """Print the exam's figures; exit 1 if a task was lost, wrong, duplicated or never
+    came back from the kill."""
+    began, killed, held = timeline.began, timeline.killed, timeline.held
+
+    def of(tenant: str) -> list[str]:
+        return [task for task, (owner, _, _) in exam.accepted.items() if owner == tenant]
+
+    lost, wrong, twice, again = faults(exam, counts, held)
     latencies = [
         stored_at(exam.results[task]) - exam.accepted[task][2]
         for task in of("course-b")
@@ -241,10 +263,10 @@ def report(
         return len(times) / (max(times) - began) if times else 0.0
 
     print(
-        f"exam of {ended - began:.0f} s: course A burst {options.burst} tasks, course B one a "
-        f"second, 2 workers x 2; Redis restarted at +{restarted:.0f} s ({options.outage:g} s "
-        f"down); worker a SIGKILLed at +{killed - began:.0f} s ({len(held)} tasks unacked, "
-        "both workers'), restarted at once"
+        f"exam of {timeline.ended - began:.0f} s: course A burst {options.burst} tasks, course "
+        f"B one a second, 2 workers x 2; Redis restarted at +{timeline.restarted - began:.0f} s "
+        f"({options.outage:g} s down); worker a SIGKILLed at +{killed - began:.0f} s "
+        f"({len(held)} tasks unacked, both workers'), restarted at once"
     )
     rows = [
         ["accepted, A / B", f"{len(of('course-a'))} / {len(of('course-b'))}"],

@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harness import quantile, table, use_databases, worker
 
@@ -66,6 +67,27 @@ def produce(first: int, count: int, latencies: list[float], errors: list[str]) -
         latencies.append(done.timestamp() - at)
 
 
+def leftovers(
+    results_url: str, owners: set[str], disks_before: set[Path]
+) -> tuple[list[int], list[Any], set[Path]]:
+    """Each task's deliveries, and the containers and disks the worker left behind."""
+    import docker
+    import redis
+
+    from graderq import keys
+    from graderq.settings import get_settings
+
+    results = redis.Redis.from_url(results_url)
+    counts = [int(results.get(key) or 0) for key in results.keys(keys.DELIVERIES + "*")]
+    api = docker.APIClient()
+    left = [
+        c
+        for c in api.containers(all=True, filters={"label": "graderq=sandbox"})
+        if c["Labels"].get("graderq.owner") in owners
+    ]
+    return counts, left, set(get_settings().disk_dir.glob("*/*.img")) - disks_before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
@@ -75,10 +97,6 @@ def main() -> None:
     options = parser.parse_args()
     use_databases(options.broker, options.results)
 
-    import docker
-    import redis
-
-    from graderq import keys
     from graderq.settings import get_settings
 
     disks_before = set(get_settings().disk_dir.glob("*/*.img"))
@@ -99,15 +117,7 @@ def main() -> None:
         pids = group_pids(load_worker.process.pid)
         owners = {f"{os.uname().nodename}:{pid}" for pid in pids}
     total = share * options.producers
-    results = redis.Redis.from_url(options.results)
-    counts = [int(results.get(key) or 0) for key in results.keys(keys.DELIVERIES + "*")]
-    api = docker.APIClient()
-    left = [
-        c
-        for c in api.containers(all=True, filters={"label": "graderq=sandbox"})
-        if c["Labels"].get("graderq.owner") in owners
-    ]
-    disks_left = set(get_settings().disk_dir.glob("*/*.img")) - disks_before
+    counts, left, disks_left = leftovers(options.results, owners, disks_before)
     print(
         f"{total} tasks from {options.producers} producer threads through 2 worker "
         f"processes in {elapsed:.1f} s"

@@ -43,8 +43,9 @@ def test_a_slot_whose_last_container_still_exists_is_skipped(tmp_path: Path) -> 
 def test_an_unreachable_engine_is_said_not_a_full_pool(tmp_path: Path) -> None:
     """Every slot names a past container: with no engine to ask, that is the error."""
     used = pool(tmp_path, slots=2)
+    held = [used.take(holder) for holder in ("a", "b")]  # both slots, then both free again
+    assert {identity.slot for identity in held} == {0, 1}
     for holder in ("a", "b"):
-        used.take(holder)
         used.release(holder)
 
     def unreachable(name: str) -> bool:

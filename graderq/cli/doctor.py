@@ -20,7 +20,7 @@ from graderq.cli.output import stdout_console
 from graderq.errors import DockerError, ProfileError
 from graderq.profiles import Profile, load_profiles
 from graderq.sandbox import DockerBackend, disks
-from graderq.sandbox.accounting import DRIVERS
+from graderq.sandbox.accounting import DRIVERS, Accounting
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
 from graderq.settings import Settings, get_settings
 
@@ -125,36 +125,7 @@ def check_host(backend: DockerBackend, profiles: Mapping[str, Profile]) -> list[
         f"cgroup v{version}, Docker's cgroup driver {driver}, runtimes "
         f"{', '.join(runtimes)} (default {default})"
     )
-    checks = [Check("host", Status.OK, detail)]
-    if accounting is not None:
-        where = "slices graderq-<id>.slice" if driver == "systemd" else "cgroups /graderq/<id>"
-        checks.append(
-            Check(
-                "accounting",
-                Status.OK,
-                f"cpu_time, memory_peak and the kill on a sandbox's total CPU are active "
-                f"(cgroup v{accounting.version}, {where})",
-            )
-        )
-    else:
-        if not backend.local:
-            why = "the Docker daemon is remote: its cgroups are not visible here"
-            fix = "run the worker (and graderq doctor) on the Docker host itself"
-        elif driver not in DRIVERS:
-            why = f"Docker's cgroup driver {driver!r} is neither cgroupfs nor systemd"
-            fix = 'set "exec-opts": ["native.cgroupdriver=systemd"] in /etc/docker/daemon.json'
-        else:
-            why = "this process does not see the host's cgroup tree at /sys/fs/cgroup"
-            fix = "run the worker on the host, or with the host's /sys/fs/cgroup mounted"
-        checks.append(
-            Check(
-                "accounting",
-                Status.WARN,
-                f"off: cpu_time and memory_peak are None and the kill on a sandbox's total "
-                f"CPU is off ({why})",
-                fix,
-            )
-        )
+    checks = [Check("host", Status.OK, detail), accounting_check(backend, accounting, driver)]
     for profile in profiles.values():
         runtime = profile.runtime or backend.default_runtime
         if runtime is not None and runtime not in runtimes:
@@ -171,6 +142,34 @@ def check_host(backend: DockerBackend, profiles: Mapping[str, Profile]) -> list[
                 )
             )
     return checks
+
+
+def accounting_check(backend: DockerBackend, accounting: Accounting | None, driver: str) -> Check:
+    """Whether cpu_time, memory_peak and the total-CPU kill are active; if not, why."""
+    if accounting is not None:
+        where = "slices graderq-<id>.slice" if driver == "systemd" else "cgroups /graderq/<id>"
+        return Check(
+            "accounting",
+            Status.OK,
+            f"cpu_time, memory_peak and the kill on a sandbox's total CPU are active "
+            f"(cgroup v{accounting.version}, {where})",
+        )
+    if not backend.local:
+        why = "the Docker daemon is remote: its cgroups are not visible here"
+        fix = "run the worker (and graderq doctor) on the Docker host itself"
+    elif driver not in DRIVERS:
+        why = f"Docker's cgroup driver {driver!r} is neither cgroupfs nor systemd"
+        fix = 'set "exec-opts": ["native.cgroupdriver=systemd"] in /etc/docker/daemon.json'
+    else:
+        why = "this process does not see the host's cgroup tree at /sys/fs/cgroup"
+        fix = "run the worker on the host, or with the host's /sys/fs/cgroup mounted"
+    return Check(
+        "accounting",
+        Status.WARN,
+        f"off: cpu_time and memory_peak are None and the kill on a sandbox's total "
+        f"CPU is off ({why})",
+        fix,
+    )
 
 
 def check_disks(backend: DockerBackend, settings: Settings) -> Check:

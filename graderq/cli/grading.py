@@ -30,27 +30,40 @@ def grade_with_progress(
     compile_step: dict[str, Any],
     files: list[dict[str, Any]] | None,
     exact: bool,
-    progress: Progress,
+    shown: bool,
     timeout: float | None = None,
     **judging: Any,
 ) -> dict[str, Any]:
-    """client.grade's report for `cases`, drawing its progress as the tests finish;
-    `judging`: client.grade's checker, interactor, groups and stop_on_failure."""
+    """client.grade's report for `cases`, drawing its progress on stderr (if `shown` and
+    a terminal) as the tests finish; `judging`: client.grade's checker, interactor,
+    groups and stop_on_failure."""
     from graderq import client
 
+    console = stderr_console()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not shown or not console.is_terminal,
+    )
     tests = [case.as_test() for case in cases]
-    preparing = compile_step["command"] == "true"
-    step = progress.add_task("preparing" if preparing else "compiling", total=None)
-    bar: list[Any] = []
+    with progress:
+        preparing = compile_step["command"] == "true"
+        step = progress.add_task("preparing" if preparing else "compiling", total=None)
+        bar: list[Any] = []
 
-    def advance(done: int, total: int) -> None:
-        if not bar:
-            progress.remove_task(step)
-            bar.append(progress.add_task("testing", total=total))
-        progress.update(bar[0], completed=done)
+        def advance(done: int, total: int) -> None:
+            if not bar:
+                progress.remove_task(step)
+                bar.append(progress.add_task("testing", total=total))
+            progress.update(bar[0], completed=done)
 
-    handle = client.grade(run_step, tests, compile_step, files, exact, **judging)
-    return client.wait(handle, timeout=timeout, progress=advance)
+        handle = client.grade(run_step, tests, compile_step, files, exact, **judging)
+        return client.wait(handle, timeout=timeout, progress=advance)
 
 
 @dataclass(frozen=True)
@@ -227,31 +240,19 @@ def grade(
         limits,
         compile_limits,
     )
-    console = stderr_console()
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=as_json or not console.is_terminal,
+    summary = grade_with_progress(
+        suite.cases,
+        run_step,
+        compile_step,
+        files,
+        exact,
+        not as_json,
+        timeout,
+        checker=checker,
+        interactor=interactor,
+        groups=suite.groups,
+        stop_on_failure=stop_on_failure,
     )
-    with progress:
-        summary = grade_with_progress(
-            suite.cases,
-            run_step,
-            compile_step,
-            files,
-            exact,
-            progress,
-            timeout,
-            checker=checker,
-            interactor=interactor,
-            groups=suite.groups,
-            stop_on_failure=stop_on_failure,
-        )
     if as_json:
         print_json(summary)
     else:

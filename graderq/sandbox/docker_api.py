@@ -52,3 +52,29 @@ def connect(base_url: str | None, timeout: float) -> docker.APIClient:
 def is_local(api: docker.APIClient) -> bool:
     """Whether the daemon is on this machine (a Unix socket)."""
     return api.base_url.startswith(LOCAL)
+
+
+def kill(api: docker.APIClient, container: str) -> None:
+    """Kill a container; one that has stopped or is gone already is fine."""
+    try:
+        api.kill(container)
+    except docker.errors.APIError as exc:
+        if exc.status_code not in (404, 409):
+            raise
+
+
+def inspect_and_remove(api: docker.APIClient, container: str) -> dict[str, Any] | None:
+    """Inspect, then remove a container; None if it is gone or someone else removes it."""
+    try:
+        found: dict[str, Any] = api.inspect_container(container)
+    except docker.errors.NotFound:
+        return None
+    try:
+        api.remove_container(container, v=True, force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409 or "in progress" not in str(exc):
+            raise
+        return None  # its remover cleans up after it
+    return found

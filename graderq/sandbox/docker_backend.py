@@ -26,7 +26,7 @@ from graderq.sandbox import docker_run, perimeter, runtimes
 from graderq.sandbox.accounting import DRIVERS, Accounting
 from graderq.sandbox.archives import tar, untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Network, Volume
-from graderq.sandbox.docker_api import connect, engine_errors, is_local
+from graderq.sandbox.docker_api import connect, engine_errors, inspect_and_remove, is_local, kill
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.identities import Identities
 from graderq.sandbox.networks import BRIDGE_MATCH, Networks, network_name
@@ -228,7 +228,7 @@ class DockerBackend:
         watch = self._volumes.watch(*disk) if disk else None
         try:
             outcome = docker_run.run(
-                self.api, self._kill_later, container, stdin, limits, demuxer, cgroup, accounting
+                self.api, self.kill_later, container, stdin, limits, demuxer, cgroup, accounting
             )
         except BaseException:
             if watch is not None:
@@ -261,31 +261,9 @@ class DockerBackend:
                 self._kill_pool = ThreadPoolExecutor(2, thread_name_prefix="graderq-kill")
         return self._kill_pool
 
-    def _kill_later(self, container: str) -> Future[None]:
-        return self._killer().submit(self._kill, container)
-
-    def _kill(self, container: str) -> None:
-        try:
-            self.api.kill(container)
-        except docker.errors.APIError as exc:
-            if exc.status_code not in (404, 409):  # already stopped or gone
-                raise
-
-    def _remove(self, container: str) -> dict[str, Any] | None:
-        """Inspect, then remove a container; None if it is gone or someone else removes it."""
-        try:
-            found: dict[str, Any] = self.api.inspect_container(container)
-        except docker.errors.NotFound:
-            return None
-        try:
-            self.api.remove_container(container, v=True, force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409 or "in progress" not in str(exc):
-                raise
-            return None  # its remover cleans up after it
-        return found
+    def kill_later(self, container: str) -> Future[None]:
+        """Kill the container on another thread (while this one reads its output)."""
+        return self._killer().submit(kill, self.api, container)
 
     def destroy(self, container: str) -> None:
         """Remove the container, then its cgroup and its own disk, as the host shows them.
@@ -307,7 +285,7 @@ class DockerBackend:
         while True:
             try:
                 with engine_errors("cannot remove the sandbox container"):
-                    found = self._remove(container)
+                    found = inspect_and_remove(self.api, container)
                 break
             except DockerUnavailable:
                 if time.monotonic() > deadline:

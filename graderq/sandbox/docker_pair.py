@@ -75,7 +75,7 @@ def _stop(backend: DockerBackend, running: list[str], sides: list[Side]) -> None
     """Kill the containers still running, reading on while their output drains."""
     if not running:
         return
-    killing = [backend._killer().submit(backend._kill, container) for container in running]
+    killing = [backend.kill_later(container) for container in running]
     for side in sides:
         if not side.ended:
             drain(side.sock, side.demuxer, DRAIN_GRACE)
