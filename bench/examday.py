@@ -122,9 +122,11 @@ class Exam:
 
 def quiet(consumer: Any) -> None:
     """Stop the producer's result subscription before Redis goes: AsyncResult finalisers
-    would otherwise unsubscribe from a server that is gone, printing tracebacks."""
+    (of every thread's backend) would otherwise unsubscribe from a server that is gone,
+    printing tracebacks as the interpreter exits."""
     consumer.stop()
     consumer._pubsub = None
+    type(consumer).cancel_for = lambda self, task_id: None
 
 
 def stored_at(meta: dict) -> float:
