@@ -104,10 +104,7 @@ class Engine:
         return limits_.merge(limits, defaults, ceilings)
 
     def _check_size(self, files: list[SandboxFile], stdin: bytes | None) -> None:
-        settings = self.settings
-        check_size(
-            files, stdin, settings.max_files, settings.max_input_bytes, settings.max_path_depth
-        )
+        check_size(files, stdin, self.settings.max_files, self.settings.max_input_bytes)
 
     def create(
         self,
@@ -124,7 +121,10 @@ class Engine:
                 "Invalid 'workdir': it must be created with graderq.working_directory()"
             )
         command = parse_command(command) or profile.command or "true"
-        checked_files = parse_files(files)
+        settings = self.settings
+        checked_files = parse_files(
+            files, settings.max_files, settings.max_input_bytes, settings.max_path_depth
+        )
         self._check_size(checked_files, None)
         checked_limits = self.limits(limits, profile)
         if workdir is not None:

@@ -27,7 +27,7 @@ class SandboxFile(BaseModel):
     name: str
     content: bytes
     executable: bool = False
-    """Written with mode 0755 instead of 0644 (a compiled checker read back from a disk)."""
+    """Written with mode 0775 instead of 0664 (a compiled checker read back from a disk)."""
 
     @field_validator("name", mode="before")
     @classmethod
@@ -65,24 +65,41 @@ class SandboxFile(BaseModel):
         raise ValueError(f"content must be bytes or str, not {type(content).__name__}")
 
 
-def parse_files(files: Iterable[Any] | None) -> list[SandboxFile]:
-    """Validate epicbox-style file dicts; the error names the file at fault."""
+def parse_files(
+    files: Iterable[Any] | None,
+    max_files: int | None = None,
+    max_bytes: int | None = None,
+    max_depth: int | None = None,
+) -> list[SandboxFile]:
+    """Validate epicbox-style file dicts; the error names the file at fault.
+
+    Given the operator's bounds, the cheap ones come first: the number of files, then
+    each name's depth and the bytes so far, file by file. A hostile request is refused
+    before the work that grows with its names' depth (finding the directories they
+    imply, and names given as both a file and a directory).
+    """
     if files is None:
         return []
     if isinstance(files, str | bytes | dict):
         raise FileError("files must be a list of {'name': ..., 'content': ...} dicts")
+    items = list(files)
+    if max_files is not None and len(items) > max_files:
+        raise RequestTooLarge(f"{len(items)} files, more than the {max_files} allowed")
     parsed = []
-    for index, item in enumerate(files):
-        label = _label(item, index)
-        if not isinstance(item, dict):
-            raise FileError(f"file {label} must be a dict with 'name' and 'content'")
-        try:
-            parsed.append(SandboxFile.model_validate({"content": b"", **item}))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            message = error["msg"].removeprefix("Value error, ")
-            field = error["loc"][0] if error["loc"] else "file"
-            raise FileError(f"file {label}: {field}: {message}") from None
+    size = 0
+    for index, item in enumerate(items):
+        file = _parse_file(item, index)
+        depth = file.name.count("/") + 1
+        if max_depth is not None and depth > max_depth:
+            raise FileError(
+                f"file {file.name[:64]!r}...: {depth} levels deep, more than the "
+                f"{max_depth} allowed"
+            )
+        size += len(file.content) + len(file.name.encode(errors="surrogateescape"))
+        if max_bytes is not None and size > max_bytes:
+            more = " or more" if index < len(items) - 1 else ""
+            raise RequestTooLarge(f"files: {size} bytes{more}, more than the {max_bytes} allowed")
+        parsed.append(file)
     names: set[str] = set()
     for file in parsed:
         if file.name in names:
@@ -95,6 +112,19 @@ def parse_files(files: Iterable[Any] | None) -> list[SandboxFile]:
                     f"file {directory!r} is also a directory (of the file {file.name!r})"
                 )
     return parsed
+
+
+def _parse_file(item: Any, index: int) -> SandboxFile:
+    label = _label(item, index)
+    if not isinstance(item, dict):
+        raise FileError(f"file {label} must be a dict with 'name' and 'content'")
+    try:
+        return SandboxFile.model_validate({"content": b"", **item})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = error["msg"].removeprefix("Value error, ")
+        field = error["loc"][0] if error["loc"] else "file"
+        raise FileError(f"file {label}: {field}: {message}") from None
 
 
 def directories_of(name: str) -> Iterator[str]:
@@ -140,26 +170,15 @@ def parse_command(command: Any) -> str | None:
 
 
 def check_size(
-    files: list[SandboxFile],
-    stdin: bytes | None,
-    max_files: int,
-    max_bytes: int,
-    max_depth: int | None = None,
+    files: list[SandboxFile], stdin: bytes | None, max_files: int, max_bytes: int
 ) -> None:
     """Refuse a request over the operator's bounds, saying which and by how much.
 
     The directories that names imply are files too, and names are bytes: a request's
     size is its contents, its names and its directories' names, which is what writing
-    it costs (see the streaming tar in docker_backend).
+    it costs (see the streaming tar in archives.py). Run it on files that parse_files
+    checked against the same bounds, so that finding the directories costs little.
     """
-    if max_depth is not None:
-        for file in files:
-            depth = file.name.count("/") + 1
-            if depth > max_depth:
-                raise FileError(
-                    f"file {file.name[:64]!r}...: {depth} levels deep, more than the "
-                    f"{max_depth} allowed"
-                )
     directories = implied_directories(files)
     count = len(files) + len(directories)
     if count > max_files:

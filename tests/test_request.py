@@ -60,14 +60,31 @@ def test_names_are_bounded(name: str, message: str) -> None:
 
 
 def test_depth_and_implied_directories_count() -> None:
-    files = parse_files([{"name": "a/b/c", "content": b"xy"}, {"name": "a/d"}])
-    check_size(files, None, max_files=4, max_bytes=14, max_depth=3)  # 2 files, dirs a, a/b
+    given = [{"name": "a/b/c", "content": b"xy"}, {"name": "a/d"}]
+    files = parse_files(given, max_files=4, max_bytes=14, max_depth=3)
+    check_size(files, None, max_files=4, max_bytes=14)  # 2 files, dirs a, a/b
     with pytest.raises(RequestTooLarge, match="2 files and 2 directories, more than the 3"):
         check_size(files, None, max_files=3, max_bytes=100)
     with pytest.raises(RequestTooLarge, match="files: 14 bytes, more than the 13"):
         check_size(files, None, max_files=4, max_bytes=13)  # 2 + 'a/b/c' 'a/d' 'a' 'a/b'
     with pytest.raises(FileError, match=r"'a/b/c'.*3 levels deep, more than the 2 allowed"):
-        check_size(files, None, max_files=4, max_bytes=100, max_depth=2)
+        parse_files(given, max_depth=2)
+
+
+def test_the_cheap_bounds_come_before_the_costly_checks() -> None:
+    """Deep names cost depth x length to check for directories (10,000 such names took
+    12 s); a hostile request is refused by its count, a name's depth or its bytes
+    first, though its last name is also a directory of the others."""
+    deep = "/".join(["d"] * 2047)  # 4 KB, 2,047 levels
+    hostile = [{"name": f"{deep}/{i}"} for i in range(10_000)] + [{"name": deep}]
+    with pytest.raises(RequestTooLarge, match="10001 files, more than the 1000"):
+        parse_files(hostile, max_files=1000)
+    with pytest.raises(FileError, match="2048 levels deep, more than the 64"):
+        parse_files(hostile, max_files=20_000, max_depth=64)
+    with pytest.raises(RequestTooLarge, match=r"\d+ bytes or more, more than the 100000"):
+        parse_files(hostile, max_files=20_000, max_bytes=100_000)
+    with pytest.raises(FileError, match="also a directory"):  # and it still holds
+        parse_files([{"name": "a"}, {"name": "a/b"}], max_files=10, max_depth=64)
 
 
 def test_stdin() -> None:
