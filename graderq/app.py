@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from typing import Any
 
 from celery import Celery, Task
+from celery.result import AsyncResult
 from celery.utils import uuid
 
 from graderq import records
@@ -17,6 +19,7 @@ from graderq.results import backend_url
 from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
 from graderq.settings import Settings, get_settings
 from graderq.tenants import broker_priority
+from graderq.unavailable import reachable
 
 RABBITMQ_QUEUES = {
     "classic": {},
@@ -75,6 +78,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "interval_step": 1,
             "interval_max": 1,
         },
+        # Remote control and events of graderq's own: on Celery's shared exchanges an
+        # LMS's worker on the same broker would take up graderq's broadcasts (a new
+        # tenant's queue) and graderq's workers the LMS's (`celery -A lms control shutdown`).
+        "control_exchange": "graderq",
+        "event_exchange": "graderqev",
         "task_default_queue": DEFAULT_QUEUE,
         "task_routes": (route_task,),
         # Worker events feed Flower's live view; the producer-side "sent" event and the
@@ -104,15 +112,26 @@ class GraderqTask(Task):
             options.setdefault("argsrepr", "()")
             options.setdefault("kwargsrepr", short_repr(arguments))
         options["headers"] = {**(options.get("headers") or {}), "graderq_sent": time.time()}
-        # Work sent without a priority waits at the default one (on Redis, no priority
-        # would be the highest level, ahead of every tenant's work).
-        options.setdefault("priority", broker_priority(None, self.app.conf.broker_url))
-        if options.get("task_id") is None:
-            # A producer's own call (run_sandbox.delay): recorded, so that
-            # client.result(id) tells it from an id graderq never issued.
-            options["task_id"] = uuid()
-            records.issue(options["task_id"])
-        return super().apply_async(args, kwargs, **options)
+        options.setdefault("priority", self._priority())
+        with reachable():
+            if options.get("task_id") is None:
+                # A producer's own call (run_sandbox.delay): recorded, so that
+                # client.result(id) tells it from an id graderq never issued.
+                options["task_id"] = uuid()
+                records.issue(options["task_id"])
+            return super().apply_async(args, kwargs, **options)
+
+    def _priority(self) -> Any:
+        """The priority of work sent without one: that of the task sending it (a grading's
+        runs, its judge, a workdir's removal go at the grading's priority), else the
+        default (on Redis, no priority would be the highest level, ahead of every
+        tenant's work)."""
+        parent = self.app.current_worker_task
+        info = getattr(parent.request, "delivery_info", None) if parent is not None else None
+        inherited = info.get("priority") if isinstance(info, dict) else None
+        return (
+            inherited if inherited is not None else broker_priority(None, self.app.conf.broker_url)
+        )
 
 
 def short_repr(arguments: dict[str, Any]) -> str:
@@ -137,11 +156,19 @@ def short_repr(arguments: dict[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+class GraderqCelery(Celery):
+    """graderq's app: its result handles refuse to be waited for inside a task."""
+
+    @cached_property
+    def AsyncResult(self) -> type[AsyncResult]:
+        return self.subclass_with_self("graderq.waiting:Handle")
+
+
 def make_app(settings: Settings | None = None) -> Celery:
     """A Celery app configured from `settings` (the environment's by default)."""
     settings = settings or get_settings()
     # Never the process's current app: an LMS's shared_task must stay on the LMS's own.
-    celery = Celery(
+    celery = GraderqCelery(
         "graderq", task_cls=GraderqTask, include=["graderq.tasks"], set_as_current=False
     )
     celery.conf.update(celery_config(settings))

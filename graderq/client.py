@@ -18,7 +18,7 @@ from typing import Any
 from celery.canvas import Signature, _chain
 from celery.exceptions import ChordError
 from celery.exceptions import TimeoutError as CeleryTimeout
-from celery.result import AsyncResult, task_join_will_block
+from celery.result import AsyncResult
 from celery.utils import uuid
 
 from graderq import lookup, plan, records
@@ -28,7 +28,6 @@ from graderq.errors import (
     BackendUnavailable,
     LanguageError,
     NoWorker,
-    WaitInsideTask,
     WorkdirLost,
 )
 from graderq.lookup import progress, result
@@ -38,6 +37,7 @@ from graderq.tasks import compile_and_run as compile_and_run_task
 from graderq.tasks import create_workdir, remove_workdir, run_sandbox
 from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, consume, tenant_queue
 from graderq.unavailable import reachable
+from graderq.waiting import not_inside_a_task
 from graderq.workdir import WorkingDirectory, as_workdir
 
 __all__ = [
@@ -53,19 +53,8 @@ __all__ = [
 
 log = logging.getLogger("graderq.client")
 POLL = 0.05
-INSIDE_TASK = (
-    "graderq results must not be waited for inside a Celery task (it would block a worker "
-    "slot until the grading ends); pass callback= (your app's signature or a URL) to "
-    "submit, compile_and_run or grade, or store result.id and call graderq.client.result(id) "
-    "later"
-)
 Progress = Callable[[int, int], None]
 """Told (tests done, tests in all) as a grading's runs finish."""
-
-
-def _not_inside_a_task() -> None:
-    if task_join_will_block():
-        raise WaitInsideTask(INSIDE_TASK)
 
 
 @contextmanager
@@ -80,7 +69,7 @@ def working_directory(
     producer dies inside the block the workers' janitor removes it once
     settings.workdir_ttl has passed.
     """
-    _not_inside_a_task()
+    not_inside_a_task()
     timeout = get_settings().workdir_timeout if timeout is None else timeout
     try:
         with reachable():
@@ -142,6 +131,9 @@ def _send(
             # A new tenant: every worker consumes its queue from now on (and workers
             # started later read the tenants from Redis).
             consume(app, queue)
+        if isinstance(signature, _chain):  # its later tasks (a grading's judge) too
+            for later in signature.tasks[1:]:
+                later.set(**options)
         return signature.apply_async(**options)
 
 
@@ -186,7 +178,7 @@ def wait(
 
     `progress(done, total)` is called as the runs of a grading or compile_and_run end.
     """
-    _not_inside_a_task()
+    not_inside_a_task()
     deadline = None if timeout is None else time.monotonic() + timeout
     node = workdir.node if workdir is not None else None
     told = None
@@ -223,7 +215,7 @@ def run(
     timeout: float | None = None,
 ) -> dict[str, Any]:
     """graderq.run through the queue: submit and wait for the result dict."""
-    _not_inside_a_task()
+    not_inside_a_task()
     handle = submit(profile_name, command, files, stdin, limits, workdir)
     return wait(handle, workdir, timeout)
 

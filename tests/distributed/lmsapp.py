@@ -35,10 +35,18 @@ def store_grade(result: dict, key: str) -> None:
 
 
 @app.task(name="lms.waits_for_a_run")
-def waits_for_a_run(key: str) -> None:
-    """What not to do: wait for a graderq result inside a task."""
+def waits_for_a_run(key: str, how: str = "run") -> None:
+    """What not to do: wait for a graderq result inside a task, with client.run or the
+    handle's own get() (of submit, or of graderq.tasks.run_sandbox.delay)."""
+    from graderq.tasks import run_sandbox
+
     try:
-        client.run("python", "true")
+        if how == "run":
+            client.run("python", "true")
+        elif how == "submit":
+            client.submit("python", "true").get(timeout=60)
+        else:
+            run_sandbox.delay("python", "true").get(timeout=60)
     except Exception as exc:
         keep(key, {"error": type(exc).__name__, "message": str(exc)})
     else:

@@ -69,6 +69,22 @@ def test_the_lms_worker_gets_none_of_graderqs_tasks_queues_or_chores(
     assert "DockerUnavailable" not in log
 
 
+def test_a_new_tenants_queue_is_added_to_graderqs_workers_only(
+    graderq_worker: WorkerProcess, lms_worker: Path
+) -> None:
+    """graderq broadcasts "consume this tenant's queue" on a control exchange of its own:
+    on Celery's shared one, the LMS's worker took the queue too, and dropped graderq's
+    tasks as unregistered."""
+    tenant = f"course-{uuid.uuid4().hex[:8]}"
+    result = client.wait(client.submit("python", "echo t", tenant=tenant), timeout=60)
+    assert result["stdout"] == b"t\n"
+    replies = lmsapp.app.control.inspect(timeout=5).active_queues() or {}
+    lms_queues = {queue["name"] for queues in replies.values() for queue in queues}
+    assert replies and lms_queues == {"lms"}, replies
+    log = lms_worker.read_text()
+    assert "graderq.tenant." not in log and "unregistered" not in log.lower(), log[-2000:]
+
+
 def test_a_signature_callback_reaches_the_lms_worker_with_the_result_first(
     graderq_worker: WorkerProcess, lms_worker: Path
 ) -> None:
@@ -139,11 +155,12 @@ def test_results_by_id(graderq_worker: WorkerProcess) -> None:
         client.result("'; DROP TABLE")
 
 
+@pytest.mark.parametrize("how", ["run", "submit", "delay"])
 def test_waiting_inside_an_lms_task_says_what_to_do_instead(
-    graderq_worker: WorkerProcess, lms_worker: Path
+    graderq_worker: WorkerProcess, lms_worker: Path, how: str
 ) -> None:
     key = f"waits-{uuid.uuid4()}"
-    lmsapp.waits_for_a_run.delay(key)
+    lmsapp.waits_for_a_run.delay(key, how)
     stored = wait_until(lambda: kept(key), 60, "the LMS task")
     assert stored["error"] == "WaitInsideTask"
     assert "callback=" in stored["message"] and "graderq.client.result" in stored["message"]
