@@ -94,9 +94,9 @@ def time_limits(
 ) -> tuple[float, float] | None:
     """(hard, soft) seconds for a task that runs a sandbox per (limits, profile) of
     `steps`, one after the other; None (the app's task_time_limit) if one is bad or
-    unbounded. The soft limit is a margin above their realtimes' sum; the hard one
-    another margin above, plus the time a result may wait for the result backend
-    (GRADERQ_RESULT_RETRY_FOR)."""
+    unbounded. The soft limit is a margin above their realtimes' sum (at most
+    GRADERQ_TASK_TIME_LIMIT less the margin); the hard one another margin above, plus
+    the time a result may wait for the result backend (GRADERQ_RESULT_RETRY_FOR)."""
     total = 0.0
     for limits, profile in steps:
         seconds = realtime(limits, settings, profile)
@@ -104,6 +104,8 @@ def time_limits(
             return None
         total += seconds
     margin = settings.task_time_margin
+    # Never above GRADERQ_TASK_TIME_LIMIT, which the stop grace periods are sized for.
+    total = min(total, settings.task_time_limit - 2 * margin)
     # The hard limit leaves room to store the result through a backend outage too.
     return total + 2 * margin + settings.result_retry_for, total + margin
 

@@ -68,5 +68,7 @@ def test_every_sandbox_a_task_runs_counts() -> None:
     assert [step["limits"]["realtime"] for step in test] == [2, 4]
     built_in = {"checker": {"kind": "lines"}}
     assert SANDBOX_STEPS["graderq.run_test"]({"step": {}, "grading": built_in}) == [{}, None]
+    long = [({"realtime": 500}, None)] * 3
+    assert time_limits(long, settings()) == (600 + 90, 600 - 30)  # the task time limit
     plain = SANDBOX_STEPS["graderq.compile_and_run"]({"compile": compile_step, "grading": None})
     assert plain == [compile_step, None, None]
