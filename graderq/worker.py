@@ -117,7 +117,7 @@ class Housekeeping:
     def sweep(self) -> None:
         from graderq.sandbox.janitor import abandoned_after, check_room, sweep
 
-        sweep(self.backend, abandoned_after(self.settings))
+        sweep(self.backend, abandoned_after(self.settings), every=self.settings.janitor_interval)
         check_room(self.backend, self.settings)
 
     def start(self) -> None:

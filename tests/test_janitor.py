@@ -126,6 +126,17 @@ def test_unused_volumes_are_removed_when_stale_expired_or_lost() -> None:
     assert {old_disk, expired, lost}.isdisjoint(backend.volumes)
 
 
+def test_a_workdir_expiring_before_the_next_sweep_goes_now() -> None:
+    """Sweeps every 300 s, a workdir would otherwise outlive its TTL by up to 300 s."""
+    backend = FakeBackend()
+    soon = volume(backend, "workdir", **{"graderq.expires": str(NOW + 299)})
+    later = volume(backend, "workdir", **{"graderq.expires": str(NOW + 301)})
+    new_disk = volume(backend, "sandbox", **{"graderq.created": str(NOW)})
+    assert sweep_volumes(backend, NOW) == 0
+    assert sweep(backend, max_age=60, now=NOW, every=300).volumes == 1
+    assert soon not in backend.volumes and {later, new_disk} <= backend.volumes
+
+
 def test_a_volume_that_cannot_be_removed_is_left_for_the_next_sweep() -> None:
     class Stubborn(FakeBackend):
         def remove_volume(self, name: str) -> None:

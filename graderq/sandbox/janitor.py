@@ -111,21 +111,22 @@ def abandoned_containers(
     return [c for c in containers if container_abandoned(c.labels, now, max_age, hostname, alive)]
 
 
-def volume_unwanted(volume: Volume, now: float) -> bool:
-    """Whether an unused volume is abandoned: a sandbox's disk, an expired or lost one."""
+def volume_unwanted(volume: Volume, now: float, lead: float = 0) -> bool:
+    """Whether an unused volume is abandoned: a sandbox's disk, a lost one, or a workdir
+    that expires within `lead` seconds (the time to the next sweep)."""
     kind = volume.labels.get(LABEL)
     # A sandbox's disk is unused for a moment before its container is created.
     created = _number(volume.labels.get(f"{LABEL}.created")) or 0
     return (
         (kind == KIND_SANDBOX and now - created >= DISK_GRACE)
-        or (kind == KIND_WORKDIR and workdir_expired(volume.labels, now))
+        or (kind == KIND_WORKDIR and workdir_expired(volume.labels, now + lead))
         or not volume.intact
     )
 
 
-def unwanted_volumes(volumes: Iterable[Volume], now: float) -> list[Volume]:
+def unwanted_volumes(volumes: Iterable[Volume], now: float, lead: float = 0) -> list[Volume]:
     """The unused volumes to remove (see volume_unwanted)."""
-    return [volume for volume in volumes if volume_unwanted(volume, now)]
+    return [volume for volume in volumes if volume_unwanted(volume, now, lead)]
 
 
 def orphan_images(images: Iterable[DiskImage], volumes: set[str], now: float) -> list[DiskImage]:
@@ -157,9 +158,9 @@ def sweep_containers(backend: Backend, now: float, max_age: float) -> int:
     return len(doomed)
 
 
-def sweep_volumes(backend: Backend, now: float) -> int:
+def sweep_volumes(backend: Backend, now: float, lead: float = 0) -> int:
     removed = 0
-    for volume in unwanted_volumes(backend.unused_volumes(), now):
+    for volume in unwanted_volumes(backend.unused_volumes(), now, lead):
         try:
             backend.remove_volume(volume.name)
         except DockerError as exc:  # in use again, say: the next sweep sees it
@@ -209,16 +210,17 @@ def abandoned_after(settings: Settings) -> float:
     return settings.task_time_limit + settings.task_time_margin
 
 
-def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
+def sweep(backend: Backend, max_age: float, now: float | None = None, every: float = 0) -> Sweep:
     """Remove abandoned sandbox containers, then volumes, disk images, networks and
-    cgroups.
+    cgroups. `every`: the seconds to the next sweep; an unused workdir that expires
+    before then goes now, so that none outlives GRADERQ_WORKDIR_TTL.
 
     In this order: removing a container leaves its disk unused, and a volume its image.
     """
     now = time.time() if now is None else now
     done = Sweep(
         containers=sweep_containers(backend, now, max_age),
-        volumes=sweep_volumes(backend, now),
+        volumes=sweep_volumes(backend, now, every),
         disks=sweep_disks(backend, now),
         networks=sweep_networks(backend, now),
     )
