@@ -78,10 +78,15 @@ def _own_files(value: Any, what: str, given: tuple[str, ...]) -> dict[str, Any]:
     return program
 
 
+DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 1e-6}
+"""The tolerance of a bare "float" checker: a number within 1e-6, absolute or relative."""
+
+
 def _tolerance(value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping) or set(value) - {"abs", "rel"}:
         raise CheckerSpecError(f"a float checker's tolerance is {{'abs', 'rel'}}, not {value!r}")
-    tolerance = {"abs": 1e-6, "rel": 1e-6} | dict(value)
+    # Bare "float": 1e-6 either way; a tolerance that names one bound has only that one.
+    tolerance = {"abs": 0.0, "rel": 0.0} | dict(value) if value else dict(DEFAULT_TOLERANCE)
     for name, bound in tolerance.items():
         number = isinstance(bound, int | float) and not isinstance(bound, bool)
         if not number or not math.isfinite(bound) or bound < 0:

@@ -26,6 +26,16 @@ def test_float_tolerance_is_absolute_or_relative() -> None:
     assert not compare("float", b"nan", b"1")
 
 
+def test_a_float_tolerance_that_names_one_bound_has_only_that_one() -> None:
+    assert parse_checker("float") == {"kind": "float", "abs": 1e-6, "rel": 1e-6}
+    absolute = parse_checker({"float": {"abs": 0.01}})
+    assert absolute == {"kind": "float", "abs": 0.01, "rel": 0.0}
+    assert built_in_check(absolute, b"1000000.5", b"1000000")["verdict"] == "wrong answer"
+    relative = parse_checker({"float": {"rel": 1e-9}})
+    assert built_in_check(relative, b"1.0000005", b"1")["verdict"] == "wrong answer"
+    assert built_in_check(relative, b"1.0000000001", b"1")["verdict"] == "accepted"
+
+
 def test_first_difference() -> None:
     assert first_difference(b"a\nb\n", b"a\nc") == {"line": 2, "output": "b", "expected": "c"}
     assert first_difference(b"a", b"a\nb") == {"line": 2, "output": None, "expected": "b"}
