@@ -20,7 +20,14 @@ from rich.progress import (
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.judges import checker_option, interactor_option
 from graderq.cli.output import print_json, report_view, stderr_console, stdout_console
-from graderq.cli.params import TestCase, files_option, limits_option, load_groups, load_tests
+from graderq.cli.params import (
+    TestCase,
+    files_option,
+    limits_option,
+    load_groups,
+    load_tests,
+    require_expected,
+)
 from graderq.errors import LanguageError
 
 
@@ -76,7 +83,8 @@ class Suite:
 
 def tests_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Suite:
     try:
-        return Suite(load_tests(value), load_groups(value))
+        # Expected outputs are checked in grade(): an --interactor needs none.
+        return Suite(load_tests(value, need_expected=False), load_groups(value))
     except (ValueError, OSError) as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
 
@@ -153,8 +161,8 @@ def language_steps(
     type=click.Path(path_type=Path),
     callback=tests_folder,
     metavar="DIR",
-    help="A folder of NAME.in files, each with NAME.out (or NAME.ans) expected output, "
-    "and an optional tests.toml of points and groups.",
+    help="A folder of NAME.in files, each with NAME.out (or NAME.ans) expected output "
+    "(none with --interactor), and an optional tests.toml of points and groups.",
 )
 @click.option("--compile-profile", metavar="P", help="Profile of --compile [default: PROFILE].")
 @click.option(
@@ -230,6 +238,11 @@ def grade(
     PROFILE runs the tests. Or: --language ID --file SOURCE, and the catalogue says how
     to compile and run.
     """
+    if interactor is None:
+        try:
+            require_expected(suite.cases)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--tests'") from None
     run_step, compile_step, files = grading_steps(
         language,
         profile,

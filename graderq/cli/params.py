@@ -110,15 +110,21 @@ class TestCase:
 
     name: str
     stdin: bytes
-    expected: bytes
+    expected: bytes | None
+    """None: no NAME.out or NAME.ans (an interactive problem's interactor judges)."""
     points: float | None = None
     group: str | None = None
     limits: dict[str, Any] | None = None
 
     def as_test(self) -> dict[str, Any]:
         """The test as client.grade takes it."""
-        test = {"name": self.name, "stdin": self.stdin, "expected": self.expected}
-        extra = {"points": self.points, "group": self.group, "limits": self.limits}
+        test = {"name": self.name, "stdin": self.stdin}
+        extra = {
+            "expected": self.expected,
+            "points": self.points,
+            "group": self.group,
+            "limits": self.limits,
+        }
         return test | {key: value for key, value in extra.items() if value is not None}
 
 
@@ -131,8 +137,9 @@ def natural_key(name: str) -> list[tuple[int, int | str]]:
     ]
 
 
-def load_tests(folder: Path) -> list[TestCase]:
-    """The NAME.in / NAME.out (or .ans) pairs of `folder`, sorted naturally by NAME."""
+def load_tests(folder: Path, need_expected: bool = True) -> list[TestCase]:
+    """The NAME.in / NAME.out (or .ans) pairs of `folder`, sorted naturally by NAME;
+    without `need_expected`, a NAME.in alone is a test too (of an interactive problem)."""
     if not folder.is_dir():
         raise ValueError(f"tests folder {str(folder)!r} is not a directory")
     inputs = {path.stem: path for path in folder.glob("*.in") if path.is_file()}
@@ -150,12 +157,21 @@ def load_tests(folder: Path) -> list[TestCase]:
     cases = []
     for name in sorted(inputs, key=natural_key):
         expected = answers.get(name, [])
-        if not expected:
-            raise ValueError(f"test {name!r} has no expected output ({name}.out or {name}.ans)")
         if len(expected) > 1:
             raise ValueError(f"test {name!r} has both {name}.out and {name}.ans; keep one")
-        cases.append(TestCase(name, inputs[name].read_bytes(), expected[0].read_bytes()))
+        answer = expected[0].read_bytes() if expected else None
+        cases.append(TestCase(name, inputs[name].read_bytes(), answer))
+    if need_expected:
+        require_expected(cases)
     return _with_settings(cases, folder)
+
+
+def require_expected(cases: Sequence[TestCase]) -> None:
+    """Refuse tests without an expected output (all but an interactive problem's)."""
+    for case in cases:
+        if case.expected is None:
+            name = case.name
+            raise ValueError(f"test {name!r} has no expected output ({name}.out or {name}.ans)")
 
 
 def read_tests_toml(folder: Path) -> dict[str, Any]:

@@ -128,3 +128,39 @@ def test_doctor_sees_the_worker(worker: Worker) -> None:
     done = graderq("doctor")
     assert done.returncode == 0, done.stdout
     assert "OK workers live on" in " ".join(done.stdout.split())
+
+
+GUESS = """n = int(input())
+lo, hi = 1, n
+while True:
+    mid = (lo + hi) // 2
+    print("?", mid, flush=True)
+    reply = input()
+    if reply == "=":
+        print("!", mid, flush=True)
+        break
+    lo, hi = (lo, mid - 1) if reply == "<" else (mid + 1, hi)
+"""
+
+
+def test_grade_an_interactive_problem_from_a_folder_of_inputs(
+    worker: Worker, tmp_path: Path
+) -> None:
+    """An interactor judges: the tests folder needs NAME.in files only."""
+    judges = Path(__file__).parent / "judges"
+    (tmp_path / "guess.cpp").write_text((judges / "guess_interactor.cpp").read_text())
+    (tmp_path / "testlib.h").write_text((judges / "testlib_standin.h").read_text())
+    (tmp_path / "main.py").write_text(GUESS)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "1.in").write_text("1000 637 12")
+    (tests / "2.in").write_text("1000000 1 30")
+    common = ["grade", "python", "--run", "python3 main.py", "--file", str(tmp_path / "main.py")]
+    common += ["--tests", str(tests)]
+    done = graderq(*common, "--interactor", str(tmp_path / "guess.cpp"), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert [row["verdict"] for row in summary["tests"]] == ["accepted", "accepted"], summary
+    assert summary["tests"][0]["checker_message"].startswith("ok found 637")
+    without = graderq(*common)
+    assert without.returncode == 2 and "'1' has no expected output" in without.stderr
