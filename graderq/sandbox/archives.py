@@ -30,9 +30,11 @@ def untar(archive: bytes) -> list[SandboxFile]:
     return files
 
 
-def tar(files: Sequence[SandboxFile]) -> Iterator[bytes]:
-    """A tar of `files`, streamed entry by entry: regular files 0644 (0755 if
-    executable), the directories they imply 0777, all owned by root.
+def tar(files: Sequence[SandboxFile], gid: int = 0) -> Iterator[bytes]:
+    """A tar of `files`, streamed entry by entry: regular files 0664 (0775 if
+    executable) of root and the group `gid`, so that every sandbox of the pool (each
+    its own UID, all in that group) may rewrite them in a workdir; the directories
+    they imply 0777.
 
     Nothing but one entry's header is built at a time, and each directory once, so the
     worker's memory stays at the request's own size whatever its names (docker-py sends
@@ -45,8 +47,8 @@ def tar(files: Sequence[SandboxFile]) -> Iterator[bytes]:
         yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
     for file in files:
         info = tarfile.TarInfo(file.name)
-        info.size, info.mtime = len(file.content), mtime
-        info.mode = 0o755 if file.executable else 0o644
+        info.size, info.mtime, info.gid = len(file.content), mtime, gid
+        info.mode = 0o775 if file.executable else 0o664
         yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         if file.content:
             yield file.content

@@ -218,7 +218,7 @@ class DockerBackend:
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
         with engine_errors("cannot write files into the sandbox"):
-            self.api.put_archive(container, WORKDIR, tar(files))
+            self.api.put_archive(container, WORKDIR, tar(files, self._identities.base))
 
     def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
         demuxer = Demuxer(limits.output)

@@ -317,6 +317,19 @@ def test_every_profile_runs_as_a_pooled_host_uid(
     assert (name, no_name) == (uid, "no-name"), result
 
 
+def test_given_files_are_rewritable_by_every_run_of_a_workdir(engine: graderq.Engine) -> None:
+    """Files of `files=` belong to the pool's group, mode 0664 (0775 if executable):
+    each run of a workdir is another UID, and each may rewrite them in place."""
+    with engine.working_directory() as workdir:
+        given = [{"name": "data/log", "content": b"given\n"}]
+        first = engine.run("python", "echo first >> data/log", files=given, workdir=workdir)
+        assert first["exit_code"] == 0, first
+        second = engine.run("python", "echo second >> data/log; cat data/log", workdir=workdir)
+        assert second["stdout"] == b"given\nfirst\nsecond\n", second
+        mode = engine.run("python", "stat -c '%a %g' data/log", workdir=workdir)["stdout"]
+        assert mode.split() == [b"664", str(pool_gid()).encode()], mode
+
+
 def test_profiles_from_a_toml_file(tmp_path: Path) -> None:
     profiles = tmp_path / "profiles.toml"
     profiles.write_text(
