@@ -28,6 +28,7 @@ from graderq.errors import (
     BackendUnavailable,
     LanguageError,
     NoWorker,
+    ResultTimeout,
     WorkdirLost,
 )
 from graderq.lookup import progress, result
@@ -202,7 +203,7 @@ def wait(
                     f"the Docker host {node!r} that holds {workdir!r} has no live worker"
                 )
         if deadline is not None and time.monotonic() >= deadline:
-            raise CeleryTimeout(f"no result within {timeout} s")
+            raise ResultTimeout(f"no result within {timeout} s")
 
 
 def run(

@@ -24,6 +24,7 @@
     ├── Busy                      a tenant has GRADERQ_MAX_QUEUED tasks waiting: try later
     ├── WorkdirLost               the host of a working directory has no live worker
     ├── NoWorker                  no worker answered in time
+    ├── ResultTimeout             no result within a wait's timeout (a Celery TimeoutError)
     ├── TooManyDeliveries         a task was started too often; not run again
     ├── UnknownTask               a task id graderq never issued, or whose result expired
     ├── WaitInsideTask            a result waited for inside another Celery task
@@ -33,6 +34,8 @@
 
 The ValueError and TypeError bases keep epicbox users' `except ValueError` working.
 """
+
+import celery.exceptions
 
 
 class GraderqError(Exception):
@@ -128,6 +131,11 @@ class WorkdirLost(GraderqError):
 
 class NoWorker(GraderqError):
     """No worker answered in time (none running, or all busy)."""
+
+
+class ResultTimeout(GraderqError, celery.exceptions.TimeoutError):
+    """No result within the timeout of a wait; also Celery's TimeoutError, which
+    `AsyncResult.get(timeout=...)` raises."""
 
 
 class TooManyDeliveries(GraderqError):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult, task_join_will_block
 
-from graderq.errors import WaitInsideTask
+from graderq.errors import ResultTimeout, WaitInsideTask
 
 INSIDE_TASK = (
     "graderq results must not be waited for inside a Celery task (it would block a worker "
@@ -29,8 +30,14 @@ def not_inside_a_task() -> None:
 
 
 class Handle(AsyncResult):
-    """The AsyncResult of graderq's app: `get()` inside a task raises WaitInsideTask."""
+    """The AsyncResult of graderq's app: `get()` inside a task raises WaitInsideTask,
+    and past its timeout ResultTimeout (a GraderqError, and Celery's TimeoutError)."""
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
         not_inside_a_task()
-        return super().get(*args, **kwargs)
+        try:
+            return super().get(*args, **kwargs)
+        except ResultTimeout:
+            raise
+        except CeleryTimeout as exc:
+            raise ResultTimeout(str(exc) or "no result within the timeout") from None

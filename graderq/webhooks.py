@@ -8,8 +8,8 @@ from graderq.callbacks import SIGNATURE_HEADER, sign
 from graderq.errors import WebhookRefused
 from graderq.settings import Settings
 
-RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-"""Answers that mean "try again later"; any other non-2xx answer is final."""
+RETRIED_STATUSES = frozenset({408, 425, 429})
+"""Answers besides 5xx that mean "try again later"; any other non-2xx answer is final."""
 
 
 def post(url: str, body: bytes, settings: Settings) -> None:
@@ -28,5 +28,6 @@ def post(url: str, body: bytes, settings: Settings) -> None:
     except httpx.HTTPError as exc:
         raise WebhookRefused(f"{type(exc).__name__}: {exc}") from exc
     if not answer.is_success:
-        permanent = answer.status_code not in RETRIED_STATUSES
+        status = answer.status_code
+        permanent = status < 500 and status not in RETRIED_STATUSES
         raise WebhookRefused(f"the receiver answered {answer.status_code}", permanent)

@@ -1,5 +1,7 @@
 """Callbacks: checked at submit time, signed for webhooks, sent by the last task."""
 
+import http.server
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -102,3 +104,36 @@ def test_epicbox_module_surface() -> None:
         value = getattr(epicbox.errors, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, epicbox.exceptions.EpicBoxError)
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [(500, False), (501, False), (503, False), (505, False), (429, False), (404, True)],
+)
+def test_every_5xx_answer_is_retried(status: int, permanent: bool) -> None:
+    """Over real HTTP on loopback: a receiver's 5xx (and 408/425/429) is worth another
+    try; any other refusal is final."""
+    from graderq.settings import Settings
+    from graderq.webhooks import WebhookRefused, post
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        with pytest.raises(WebhookRefused) as refused:
+            post(url, b"{}", Settings(webhook_secret="k"))
+    finally:
+        server.shutdown()
+    assert refused.value.permanent is permanent
+    assert f"answered {status}" in str(refused.value)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from celery.exceptions import TimeoutError as CeleryTimeout
 
 import graderq
 from graderq import client, keys
 from graderq.app import app
-from graderq.errors import ProfileError, TooManyDeliveries
+from graderq.errors import ProfileError, ResultTimeout, TooManyDeliveries
 from graderq.records import redis_client
 from graderq.sandbox.spec import KIND_WORKDIR, LABEL
 from graderq.tasks import run_sandbox
@@ -102,6 +103,17 @@ def test_workdir_runs_share_files_and_the_workdir_is_removed(worker: Worker) -> 
         return False
 
     wait_until(removed, 30, "the workdir to be removed")
+
+
+def test_a_wait_past_its_timeout_raises_result_timeout(worker: Worker) -> None:
+    """A GraderqError, and still Celery's TimeoutError for code that catches that."""
+    handle = client.submit("python", "sleep 3")
+    for wait in (lambda: client.wait(handle, timeout=0.5), lambda: handle.get(timeout=0.5)):
+        with pytest.raises(ResultTimeout) as raised:
+            wait()
+        assert isinstance(raised.value, graderq.GraderqError)
+        assert isinstance(raised.value, CeleryTimeout)
+    assert client.wait(handle, timeout=60)["exit_code"] == 0
 
 
 def workdir_volumes() -> set[str]:
