@@ -21,8 +21,16 @@ from prometheus_client.multiprocess import MultiProcessCollector
 SANDBOX_TASKS = frozenset({"graderq.run_sandbox", "graderq.compile_and_run", "graderq.run_test"})
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
-RUNS = Counter("graderq_runs_total", "Sandbox runs by profile and outcome.", ["profile", "outcome"])
-GRADINGS = Counter("graderq_gradings_total", "Gradings by verdict.", ["verdict"])
+RUNS = Counter(
+    "graderq_runs_total",
+    "Sandbox runs by profile, verdict (a test's; 'none' outside gradings) and outcome.",
+    ["profile", "verdict", "outcome"],
+)
+GRADINGS = Counter(
+    "graderq_gradings_total",
+    "Gradings by the profile of their runs, and verdict.",
+    ["profile", "verdict"],
+)
 QUEUED_TO_STARTED = Histogram(
     "graderq_queued_to_started_seconds",
     "Seconds from a task's submission to its start on a worker.",
@@ -52,13 +60,19 @@ def observe(
     STARTED_TO_FINISHED.labels(task).observe(now - started)
     if sent is not None:
         QUEUED_TO_STARTED.labels(task).observe(max(started - sent, 0.0))
-    if task == "graderq.run_sandbox" and isinstance(value, Mapping):
-        RUNS.labels(str(arguments.get("profile_name")), outcome(value)).inc()
-    elif task == "graderq.run_test" and isinstance(value, Mapping):  # a test's report row
+    if not isinstance(value, Mapping):
+        return
+    if task == "graderq.run_sandbox":
+        RUNS.labels(str(arguments.get("profile_name")), "none", outcome(value)).inc()
+    elif task == "graderq.compile_and_run" and isinstance(value.get("compile"), Mapping):
+        step = arguments.get("compile") or {}
+        RUNS.labels(str(step.get("profile_name")), "none", outcome(value["compile"])).inc()
+    elif task == "graderq.run_test":  # a test's report row
         step = arguments.get("step") or {}
-        RUNS.labels(str(step.get("profile_name")), str(value.get("verdict"))).inc()
-    elif task == "graderq.judge" and isinstance(value, Mapping):
-        GRADINGS.labels(str(value.get("verdict"))).inc()
+        verdict = str(value.get("verdict"))
+        RUNS.labels(str(step.get("profile_name")), verdict, outcome(value)).inc()
+    elif task == "graderq.judge":
+        GRADINGS.labels(str(arguments.get("profile")), str(value.get("verdict"))).inc()
 
 
 def outcome(result: Mapping[str, Any]) -> str:

@@ -142,5 +142,5 @@ def grading(
         compile_and_run_task.s(
             compile_step, steps, list(files) if files is not None else None, grading=grading
         ),
-        judge.s(named, exact, checked_groups, stop_on_failure),
+        judge.s(named, exact, checked_groups, stop_on_failure, run_step["profile_name"]),
     )

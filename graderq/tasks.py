@@ -288,8 +288,10 @@ def judge(
     exact: bool = False,
     groups: dict[str, Any] | None = None,
     stop_on_failure: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """The end of a grading chain: the report of compile_and_run's outcome, with scores."""
+    """The end of a grading chain: the report of compile_and_run's outcome, with scores;
+    `profile`, that of the runs, labels the grading in the metrics."""
     return report(outcome, tests, exact, groups, stop_on_failure)
 
 

@@ -21,6 +21,7 @@ from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.judges import checker_option, interactor_option
 from graderq.cli.output import print_json, report_view, stderr_console, stdout_console
 from graderq.cli.params import (
+    LIMIT_HELP,
     TestCase,
     files_option,
     limits_option,
@@ -179,7 +180,7 @@ def language_steps(
     multiple=True,
     metavar="NAME=VALUE",
     callback=limits_option,
-    help="A limit of each test run. Repeatable.",
+    help=f"A limit of each test run {LIMIT_HELP}",
 )
 @click.option(
     "--compile-limit",
@@ -187,7 +188,7 @@ def language_steps(
     multiple=True,
     metavar="NAME=VALUE",
     callback=limits_option,
-    help="A limit of the compile step. Repeatable.",
+    help=f"A limit of the compile step {LIMIT_HELP}",
 )
 @click.option("--exact", is_flag=True, help="Compare outputs byte for byte.")
 @click.option(

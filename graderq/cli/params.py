@@ -13,12 +13,15 @@ from typing import Any
 import click
 
 from graderq.errors import LimitError
-from graderq.limits import check_names
+from graderq.limits import LIMIT_NAMES, check_names
 from graderq.request import check_keys
 
 NONE_WORDS = frozenset({"none", "null"})
 EXPECTED_SUFFIXES = (".out", ".ans")
 TESTS_TOML = "tests.toml"
+
+LIMIT_HELP = f"({', '.join(LIMIT_NAMES)}); VALUE is a number or 'none'. Repeatable."
+"""The end of each --limit option's help: the limits there are, and their values."""
 
 
 def parse_limit_value(text: str) -> int | float | None:

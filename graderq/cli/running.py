@@ -9,9 +9,8 @@ import click
 
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, result_view, stdout_console
-from graderq.cli.params import files_option, limits_option
+from graderq.cli.params import LIMIT_HELP, files_option, limits_option
 from graderq.grading import run_failed
-from graderq.limits import Limits
 from graderq.records import live_nodes
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,8 +41,7 @@ def sandbox_options(command: F) -> F:
             multiple=True,
             metavar="NAME=VALUE",
             callback=limits_option,
-            help=f"A limit ({', '.join(Limits.model_fields)}); "
-            "VALUE is a number or 'none'. Repeatable.",
+            help=f"A limit {LIMIT_HELP}",
         ),
         click.option(
             "--json",

@@ -104,9 +104,10 @@ def test_the_metrics_endpoint(start_own_worker: Callable[..., WorkerProcess]) ->
     ).get(timeout=60)
     assert report["verdict"] == "accepted"
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    assert 'graderq_runs_total{outcome="exit_0",profile="python"}' in text
-    assert 'graderq_runs_total{outcome="exit_nonzero",profile="python"} 1.0' in text
-    assert 'graderq_gradings_total{verdict="accepted"} 1.0' in text
+    assert 'graderq_runs_total{outcome="exit_0",profile="python",verdict="none"}' in text
+    assert 'graderq_runs_total{outcome="exit_nonzero",profile="python",verdict="none"} 1.0' in text
+    assert 'graderq_runs_total{outcome="exit_0",profile="python",verdict="accepted"} 1.0' in text
+    assert 'graderq_gradings_total{profile="python",verdict="accepted"} 1.0' in text
     assert 'graderq_queued_to_started_seconds_count{task="graderq.run_sandbox"} 2.0' in text
     assert 'graderq_started_to_finished_seconds_count{task="graderq.judge"} 1.0' in text
     assert "graderq_sandboxes_running 0.0" in text
