@@ -71,9 +71,9 @@ class DockerBackend:
         max_disks: int | None = None,
         sandbox_allow: str = "",
         default_runtime: str | None = None,
-        uid_base: int = 100000,
-        uid_slots: int = 1024,
-        sandbox_subnets: str = "198.18.0.0/16",
+        uid_base: int = Settings.model_fields["sandbox_uid_base"].default,
+        uid_slots: int = Settings.model_fields["sandbox_uid_slots"].default,
+        sandbox_subnets: str = Settings.model_fields["sandbox_subnets"].default,
     ) -> None:
         self.base_url = base_url
         self.default_runtime = default_runtime
