@@ -11,7 +11,9 @@ from graderq.engine import WorkingDirectory
 from tests.attacks.support import assert_still_works, probe
 from tests.integration.support import MIB
 
-pytestmark = pytest.mark.timeout(90)
+# cgroups: the throttles are blkio's on cgroup v1 and io.max on v2 (runc writes
+# Docker's BlkioDevice* limits there), so these run in the cgroup-v2 VM too.
+pytestmark = [pytest.mark.timeout(90), pytest.mark.cgroups]
 
 BURST = 8 * MIB  # the throttle's slice (100 ms at the rate) and a write in flight
 """blkio lets a throttled group start with about one time slice's worth of I/O."""
