@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from functools import cached_property
 from typing import Any
 
@@ -113,7 +114,9 @@ class GraderqTask(Task):
             options.setdefault("kwargsrepr", short_repr(arguments))
         options["headers"] = {**(options.get("headers") or {}), "graderq_sent": time.time()}
         options.setdefault("priority", self._priority())
-        with reachable():
+        # A producer (not a task: Celery's chain and chord code in a worker expects
+        # kombu's own errors) sees an unreachable broker as BackendUnavailable.
+        with nullcontext() if self._sending_task() else reachable():
             if options.get("task_id") is None:
                 # A producer's own call (run_sandbox.delay): recorded, so that
                 # client.result(id) tells it from an id graderq never issued.
@@ -121,17 +124,23 @@ class GraderqTask(Task):
                 records.issue(options["task_id"])
             return super().apply_async(args, kwargs, **options)
 
+    def _sending_task(self) -> Task | None:
+        """The graderq task this process is running, if any (not an LMS's own task)."""
+        current = self.app.current_worker_task
+        return current if current is not None and current.app is self.app else None
+
     def _priority(self) -> Any:
         """The priority of work sent without one: that of the task sending it (a grading's
         runs, its judge, a workdir's removal go at the grading's priority), else the
         default (on Redis, no priority would be the highest level, ahead of every
         tenant's work)."""
-        parent = self.app.current_worker_task
-        info = getattr(parent.request, "delivery_info", None) if parent is not None else None
-        inherited = info.get("priority") if isinstance(info, dict) else None
-        return (
-            inherited if inherited is not None else broker_priority(None, self.app.conf.broker_url)
-        )
+        parent = self._sending_task()
+        if parent is not None:
+            info = getattr(parent.request, "delivery_info", None) or {}
+            inherited = info.get("priority") if isinstance(info, dict) else None
+            if isinstance(inherited, int) and 0 <= inherited <= 9:
+                return inherited
+        return broker_priority(None, self.app.conf.broker_url)
 
 
 def short_repr(arguments: dict[str, Any]) -> str:

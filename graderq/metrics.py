@@ -63,16 +63,18 @@ def observe(
     if not isinstance(value, Mapping):
         return
     if task == "graderq.run_sandbox":
-        RUNS.labels(str(arguments.get("profile_name")), "none", outcome(value)).inc()
-    elif task == "graderq.compile_and_run" and isinstance(value.get("compile"), Mapping):
-        step = arguments.get("compile") or {}
-        RUNS.labels(str(step.get("profile_name")), "none", outcome(value["compile"])).inc()
+        count_run(arguments.get("profile_name"), value)
     elif task == "graderq.run_test":  # a test's report row
         step = arguments.get("step") or {}
-        verdict = str(value.get("verdict"))
-        RUNS.labels(str(step.get("profile_name")), verdict, outcome(value)).inc()
+        count_run(step.get("profile_name"), value, str(value.get("verdict")))
     elif task == "graderq.judge":
         GRADINGS.labels(str(arguments.get("profile")), str(value.get("verdict"))).inc()
+
+
+def count_run(profile: Any, result: Mapping[str, Any], verdict: str = "none") -> None:
+    """Count one sandbox run (a compile step too: compile_and_run counts its own, as
+    its end is the chord's, not a return)."""
+    RUNS.labels(str(profile), verdict, outcome(result)).inc()
 
 
 def outcome(result: Mapping[str, Any]) -> str:

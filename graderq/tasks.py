@@ -13,7 +13,7 @@ from contextlib import suppress
 from typing import Any
 
 import redis
-from celery import Task, chord
+from celery import Task, chain, chord, signature
 from celery.utils import uuid
 
 from graderq import callbacks, records
@@ -60,6 +60,17 @@ class WorkerTask(GraderqTask):
             started = getattr(self.request, "graderq_started", None) or time.time()
             sent = getattr(self.request, "graderq_sent", None)
             observe(self.name, arguments, value, started, time.time(), sent)
+        except Exception:
+            log.warning("metrics of %s not recorded", self.request.id, exc_info=True)
+
+    def _count_run(self, profile: Any, result: dict[str, Any]) -> None:
+        """Count a sandbox run of this task in the worker's metrics; never raises."""
+        if self.request.is_eager:
+            return
+        try:
+            from graderq.metrics import count_run
+
+            count_run(profile, result)
         except Exception:
             log.warning("metrics of %s not recorded", self.request.id, exc_info=True)
 
@@ -226,6 +237,7 @@ def compile_and_run(
     except BaseException:
         engine.close_workdir(workdir)
         raise
+    self._count_run(compile.get("profile_name"), compiled)
     if run_failed(compiled) or not runs:
         engine.close_workdir(workdir)
         return summary(compiled, [], skipped=len(runs) if run_failed(compiled) else 0)
@@ -233,11 +245,17 @@ def compile_and_run(
     steps = [signature.set(task_id=uuid(), **route) for signature in _runs(workdir, runs, grading)]
     if not self.request.is_eager:
         self.update_state(state=PROGRESS, meta={"runs": [step.id for step in steps]})
-    callback = collect_runs.s(compiled, workdir).set(**route)
-    # A run that fails fails the chord, and collect_runs never runs: remove the
-    # workdir then too, so that it does not hold a disk until GRADERQ_WORKDIR_TTL.
-    callback.link_error(remove_workdir.si(workdir).set(**route))
-    return self.replace(chord(steps, callback))  # raises Ignore, unless run eagerly
+    # The chord's body: collect_runs, then the rest of this task's chain (a grading's
+    # judge), made here rather than by replace() so that the body's own options hold
+    # the errback. A run that fails fails the chord and the body never runs; the
+    # errback then removes the workdir, which would otherwise hold a disk until
+    # GRADERQ_WORKDIR_TTL.
+    rest = [signature(task, app=self.app) for task in reversed(self.request.chain or [])]
+    self.request.chain = None
+    collect = collect_runs.s(compiled, workdir).set(**route)
+    body = chain(collect, *rest) if rest else collect
+    body.options.setdefault("link_error", []).append(remove_workdir.si(workdir).set(**route))
+    return self.replace(chord(steps, body))  # raises Ignore, unless run eagerly
 
 
 def _runs(

@@ -41,3 +41,5 @@ class Handle(AsyncResult):
             raise
         except CeleryTimeout as exc:
             raise ResultTimeout(str(exc) or "no result within the timeout") from None
+
+    wait = get  # Celery's alias, which would skip the check above

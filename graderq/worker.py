@@ -94,6 +94,7 @@ class Housekeeping:
             Chore("leases", LEASE_EVERY, self.renew),
             Chore("tenants", records.HEARTBEAT_EVERY, self.consume_tenants),
             Chore("janitor", settings.janitor_interval, self.sweep),
+            Chore("workdirs", self.workdir_sweep_every(), self.sweep_workdirs),
         ]
 
     def beat(self) -> None:
@@ -117,8 +118,20 @@ class Housekeeping:
     def sweep(self) -> None:
         from graderq.sandbox.janitor import abandoned_after, check_room, sweep
 
-        sweep(self.backend, abandoned_after(self.settings), every=self.settings.janitor_interval)
+        sweep(self.backend, abandoned_after(self.settings))
         check_room(self.backend, self.settings)
+
+    def workdir_sweep_every(self) -> float:
+        from graderq.sandbox.janitor import workdir_sweep_every
+
+        return workdir_sweep_every(self.settings)
+
+    def sweep_workdirs(self) -> None:
+        """Remove the unused volumes the janitor would, with the workdirs that expire
+        before the next of these sweeps."""
+        from graderq.sandbox.janitor import sweep_volumes
+
+        sweep_volumes(self.backend, time.time(), lead=self.workdir_sweep_every())
 
     def start(self) -> None:
         for chore in self.chores:

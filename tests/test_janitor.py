@@ -20,7 +20,9 @@ from graderq.sandbox.janitor import (
     sweep_networks,
     sweep_volumes,
     workdir_expired,
+    workdir_sweep_every,
 )
+from graderq.settings import Settings
 
 
 def labels(owner: str, created: float = 1000) -> dict[str, str]:
@@ -127,14 +129,20 @@ def test_unused_volumes_are_removed_when_stale_expired_or_lost() -> None:
 
 
 def test_a_workdir_expiring_before_the_next_sweep_goes_now() -> None:
-    """Sweeps every 300 s, a workdir would otherwise outlive its TTL by up to 300 s."""
+    """Swept every 300 s, a workdir would otherwise outlive its TTL by up to 300 s."""
     backend = FakeBackend()
     soon = volume(backend, "workdir", **{"graderq.expires": str(NOW + 299)})
     later = volume(backend, "workdir", **{"graderq.expires": str(NOW + 301)})
     new_disk = volume(backend, "sandbox", **{"graderq.created": str(NOW)})
     assert sweep_volumes(backend, NOW) == 0
-    assert sweep(backend, max_age=60, now=NOW, every=300).volumes == 1
+    assert sweep_volumes(backend, NOW, lead=300) == 1
     assert soon not in backend.volumes and {later, new_disk} <= backend.volumes
+
+
+def test_workdirs_are_swept_often_enough_to_go_within_their_ttl() -> None:
+    assert workdir_sweep_every(Settings()) == 30  # of a 3600 s TTL
+    assert workdir_sweep_every(Settings(janitor_interval=10)) == 10
+    assert workdir_sweep_every(Settings(workdir_ttl=60)) == 6  # never a tenth of it early
 
 
 def test_a_volume_that_cannot_be_removed_is_left_for_the_next_sweep() -> None:

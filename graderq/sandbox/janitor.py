@@ -50,6 +50,8 @@ class Sweep:
     networks: int = 0
 
 
+WORKDIR_SWEEP = 30.0
+"""Most seconds between two sweeps for expired workdirs (one Docker call each)."""
 DISK_GRACE = 60.0
 """Seconds a sandbox's disk may lack its volume (being created) or its container."""
 NETWORK_GRACE = 60.0
@@ -205,22 +207,28 @@ def sweep_networks(backend: Backend, now: float) -> int:
     return removed
 
 
+def workdir_sweep_every(settings: Settings) -> float:
+    """Seconds between a worker's sweeps of unused volumes: often enough that a workdir
+    goes within GRADERQ_WORKDIR_TTL (a sweep takes those expiring before the next one),
+    and none more than a tenth of its TTL early."""
+    return min(WORKDIR_SWEEP, settings.janitor_interval, settings.workdir_ttl / 10)
+
+
 def abandoned_after(settings: Settings) -> float:
     """Seconds after which a sandbox counts as abandoned: more than any task may run."""
     return settings.task_time_limit + settings.task_time_margin
 
 
-def sweep(backend: Backend, max_age: float, now: float | None = None, every: float = 0) -> Sweep:
+def sweep(backend: Backend, max_age: float, now: float | None = None) -> Sweep:
     """Remove abandoned sandbox containers, then volumes, disk images, networks and
-    cgroups. `every`: the seconds to the next sweep; an unused workdir that expires
-    before then goes now, so that none outlives GRADERQ_WORKDIR_TTL.
+    cgroups.
 
     In this order: removing a container leaves its disk unused, and a volume its image.
     """
     now = time.time() if now is None else now
     done = Sweep(
         containers=sweep_containers(backend, now, max_age),
-        volumes=sweep_volumes(backend, now, every),
+        volumes=sweep_volumes(backend, now),
         disks=sweep_disks(backend, now),
         networks=sweep_networks(backend, now),
     )

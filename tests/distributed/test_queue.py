@@ -122,14 +122,20 @@ def workdir_volumes() -> set[str]:
     return {volume["Name"] for volume in found}
 
 
-def test_a_compile_and_run_whose_run_fails_removes_its_workdir(worker: Worker) -> None:
-    """The failed run fails the chord, so collect_runs never runs: its errback removes
-    the workdir, which would otherwise hold a disk until GRADERQ_WORKDIR_TTL (an hour)."""
+@pytest.mark.parametrize("kind", ["compile_and_run", "grade"])
+def test_a_compile_and_run_whose_run_fails_removes_its_workdir(worker: Worker, kind: str) -> None:
+    """The failed run fails the chord, so collect_runs never runs: the chord body's
+    errback removes the workdir, which would otherwise hold a disk until
+    GRADERQ_WORKDIR_TTL (an hour). A grading's body is collect_runs and its judge."""
     before = workdir_volumes()
-    pending = client.compile_and_run(
-        {"profile_name": "python", "command": "echo compiled > out"},
-        [{"profile_name": "python", "command": "cat out"}, {"profile_name": "no-such-profile"}],
-    )
+    compile_step = {"profile_name": "python", "command": "echo compiled > out"}
+    if kind == "grade":
+        tests = [{"stdin": "", "expected": "compiled"}]
+        pending = client.grade({"profile_name": "no-such-profile"}, tests, compile_step)
+    else:
+        runs = [{"profile_name": "python", "command": "cat out"}]
+        runs.append({"profile_name": "no-such-profile"})
+        pending = client.compile_and_run(compile_step, runs)
     with pytest.raises(ProfileError, match="no-such-profile"):
         client.wait(pending, timeout=60)
     wait_until(lambda: workdir_volumes() <= before, 60, "the failed grading's workdir removed")
