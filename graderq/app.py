@@ -113,10 +113,11 @@ class GraderqTask(Task):
             options.setdefault("argsrepr", "()")
             options.setdefault("kwargsrepr", short_repr(arguments))
         options["headers"] = {**(options.get("headers") or {}), "graderq_sent": time.time()}
-        options.setdefault("priority", self._priority())
+        sender = self._sending_task()
+        options.setdefault("priority", self._priority(sender))
         # A producer (not a task: Celery's chain and chord code in a worker expects
         # kombu's own errors) sees an unreachable broker as BackendUnavailable.
-        with nullcontext() if self._sending_task() else reachable():
+        with nullcontext() if sender is not None else reachable():
             if options.get("task_id") is None:
                 # A producer's own call (run_sandbox.delay): recorded, so that
                 # client.result(id) tells it from an id graderq never issued.
@@ -129,14 +130,13 @@ class GraderqTask(Task):
         current = self.app.current_worker_task
         return current if current is not None and current.app is self.app else None
 
-    def _priority(self) -> Any:
-        """The priority of work sent without one: that of the task sending it (a grading's
-        runs, its judge, a workdir's removal go at the grading's priority), else the
-        default (on Redis, no priority would be the highest level, ahead of every
-        tenant's work)."""
-        parent = self._sending_task()
-        if parent is not None:
-            info = getattr(parent.request, "delivery_info", None) or {}
+    def _priority(self, sender: Task | None) -> Any:
+        """The priority of work sent without one: that of the graderq task `sender` (a
+        grading's runs, its judge, a workdir's removal go at the grading's priority),
+        else the default (on Redis, no priority would be the highest level, ahead of
+        every tenant's work)."""
+        if sender is not None:
+            info = getattr(sender.request, "delivery_info", None) or {}
             inherited = info.get("priority") if isinstance(info, dict) else None
             if isinstance(inherited, int) and 0 <= inherited <= 9:
                 return inherited

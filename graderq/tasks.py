@@ -242,7 +242,7 @@ def compile_and_run(
         engine.close_workdir(workdir)
         return summary(compiled, [], skipped=len(runs) if run_failed(compiled) else 0)
     route = workdir_route(workdir)
-    steps = [signature.set(task_id=uuid(), **route) for signature in _runs(workdir, runs, grading)]
+    steps = [run.set(task_id=uuid(), **route) for run in _runs(workdir, runs, grading)]
     if not self.request.is_eager:
         self.update_state(state=PROGRESS, meta={"runs": [step.id for step in steps]})
     # The chord's body: collect_runs, then the rest of this task's chain (a grading's

@@ -76,11 +76,10 @@ def worker_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"limit_ceilings": ceilings})
 
 
-def realtime(limits: Any, settings: Settings, profile: Profile | None = None) -> float | None:
-    """The realtime a sandbox asking for `limits` (under `profile`) gets from this worker;
-    None when the request is bad (the task refuses it at once, with the full message)
-    or its realtime unbounded."""
-    checked = worker_settings(settings)
+def _realtime(limits: Any, checked: Settings, profile: Profile | None) -> float | None:
+    """The realtime a sandbox asking for `limits` (under `profile`) gets from a worker of
+    `checked` settings (worker_settings'); None when the request is bad (the task
+    refuses it at once, with the full message) or its realtime unbounded."""
     try:
         defaults = profile_defaults(checked.default_limits, profile.limits if profile else None)
         ceilings = lower_ceilings(checked.limit_ceilings, profile.ceilings if profile else None)
@@ -97,9 +96,10 @@ def time_limits(
     unbounded. The soft limit is a margin above their realtimes' sum (at most
     GRADERQ_TASK_TIME_LIMIT less the margin); the hard one another margin above, plus
     the time a result may wait for the result backend (GRADERQ_RESULT_RETRY_FOR)."""
+    checked = worker_settings(settings)
     total = 0.0
     for limits, profile in steps:
-        seconds = realtime(limits, settings, profile)
+        seconds = _realtime(limits, checked, profile)
         if seconds is None:
             return None
         total += seconds

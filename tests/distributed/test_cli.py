@@ -130,19 +130,6 @@ def test_doctor_sees_the_worker(worker: Worker) -> None:
     assert "OK workers live on" in " ".join(done.stdout.split())
 
 
-GUESS = """n = int(input())
-lo, hi = 1, n
-while True:
-    mid = (lo + hi) // 2
-    print("?", mid, flush=True)
-    reply = input()
-    if reply == "=":
-        print("!", mid, flush=True)
-        break
-    lo, hi = (lo, mid - 1) if reply == "<" else (mid + 1, hi)
-"""
-
-
 def test_grade_an_interactive_problem_from_a_folder_of_inputs(
     worker: Worker, tmp_path: Path
 ) -> None:
@@ -150,7 +137,7 @@ def test_grade_an_interactive_problem_from_a_folder_of_inputs(
     judges = Path(__file__).parent / "judges"
     (tmp_path / "guess.cpp").write_text((judges / "guess_interactor.cpp").read_text())
     (tmp_path / "testlib.h").write_text((judges / "testlib_standin.h").read_text())
-    (tmp_path / "main.py").write_text(GUESS)
+    (tmp_path / "main.py").write_text((judges / "guess_binary_search.py").read_text())
     tests = tmp_path / "tests"
     tests.mkdir()
     (tests / "1.in").write_text("1000 637 12")

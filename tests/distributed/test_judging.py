@@ -172,18 +172,7 @@ def test_stop_on_failure_skips_the_rest(worker: Worker) -> None:
     assert summary["verdict"] == "wrong answer"
 
 
-BINARY_SEARCH = """import sys
-n = int(input())
-lo, hi = 1, n
-while True:
-    mid = (lo + hi) // 2
-    print("?", mid, flush=True)
-    reply = input()
-    if reply == "=":
-        print("!", mid, flush=True)
-        break
-    lo, hi = (lo, mid - 1) if reply == "<" else (mid + 1, hi)
-"""
+BINARY_SEARCH = (JUDGES / "guess_binary_search.py").read_text()
 LINEAR_SEARCH = """import sys
 n = int(input())
 for x in range(1, n + 1):
