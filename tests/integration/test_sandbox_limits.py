@@ -3,6 +3,7 @@ file_size and output."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import docker
@@ -230,7 +231,10 @@ def test_default_processes_limit_caps_a_fork_bomb(
     peak, refused, limit = result["stdout"].split()
     assert limit == b"64"  # the cap in force is the default
     assert int(refused) > 0, f"the bomb never reached the pids limit (peak {peak})"
-    assert 0 < int(peak) <= 64  # sampled, so it may miss the moment of the cap
+    # Sampled, so it may miss the moment of the cap. A fork charges pids.current before
+    # it checks pids.max and takes the charge back when refused (kernel/cgroup/pids.c,
+    # pids_try_charge), so a sample may see one refused fork per CPU in flight.
+    assert 0 < int(peak) <= 64 + (os.cpu_count() or 1), peak
     assert not our_containers(docker_client)
 
 
