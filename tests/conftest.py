@@ -34,3 +34,12 @@ def small_disk_dir(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how fast the host ran sandboxes, when a test measured it (the `pace` fixture),
+    so that a log of a slow run (the emulated VM) says how slow."""
+    from tests.integration.conftest import MEASURED
+
+    for pace in MEASURED:
+        terminalreporter.write_line(pace.summary())

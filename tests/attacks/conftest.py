@@ -11,10 +11,10 @@ import pytest
 
 import graderq
 from tests.attacks.support import attack_profiles
-from tests.integration.conftest import docker_client, nothing_left_behind
+from tests.integration.conftest import docker_client, nothing_left_behind, pace
 from tests.integration.support import make_settings
 
-__all__ = ["docker_client", "engine", "nothing_left_behind"]
+__all__ = ["docker_client", "engine", "nothing_left_behind", "pace"]
 
 
 @pytest.fixture

@@ -19,10 +19,15 @@ from tests.integration.support import (
     EXTRA_PROFILES,
     GCC_IMAGE,
     PYTHON_IMAGE,
+    Pace,
     graderq_objects,
     make_settings,
+    measure_pace,
     remove_object,
 )
+
+MEASURED: list[Pace] = []
+"""The session's pace, once measured: tests/conftest.py reports it at the end."""
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +70,15 @@ def nothing_left_behind(docker_client: docker.DockerClient) -> Iterator[None]:
     for key in left:
         remove_object(docker_client, key)  # one leak must not fail the tests after it
     assert not left, f"the test left graderq objects behind: {left}"
+
+
+@pytest.fixture(scope="session")
+def pace(docker_client: docker.DockerClient) -> Pace:
+    """How fast this host runs sandboxes (support.Pace), measured once per session: the
+    upper bounds on time in the cgroup tests are relative to it, never absolute."""
+    if not MEASURED:
+        MEASURED.append(measure_pace(graderq.Engine(settings=make_settings())))
+    return MEASURED[0]
 
 
 @pytest.fixture

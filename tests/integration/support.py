@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +28,62 @@ MISSING_IMAGE = "graderq/no-such-image:0"
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 """The `graderq.owner` label of every object graderq makes in this test process."""
 MIB = 1024 * 1024
-SLOWDOWN = float(os.environ.get("GRADERQ_TEST_SLOWDOWN") or 1)
-"""How many times slower than native this host runs: 3 in the emulated cgroup-v2 VM
-(workers/vm), where an interpreter's start costs a fraction of a CPU second. The upper
-bounds on the time and CPU the cgroup tests' runs take scale by it; lower bounds do not."""
+CALIBRATION_LIMITS = {"cputime": 30, "realtime": 60}
+"""Room for a calibration run however slow the host: its CPU is what it measures."""
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast this host runs a sandbox, measured on it (the `pace` fixture): an upper
+    bound on a run's time is the work it does plus what starting it costs here. On a
+    host a Python start costs about 0.03 s of CPU; under the cgroup-v2 VM's software
+    emulation (workers/vm) about 0.8 s, runc's set-up in the container included."""
+
+    python_cpu: float
+    """cpu_time of `python3 -c pass` in the python profile."""
+    python_wall: float
+    """Its duration."""
+    true_cpu: float
+    """cpu_time of `true`: runc's set-up inside the container, and a shell."""
+    run_wall: float
+    """Wall-clock seconds of the whole engine.run of `python3 -c pass` (create to remove)."""
+
+    def cpu(self, work: float) -> float:
+        """An upper bound on the cpu_time of a Python run that burns `work` CPU-seconds."""
+        return 1.5 * work + 0.3 + 2 * self.python_cpu
+
+    def wall(self, work: float) -> float:
+        """An upper bound on the duration of a Python run that takes `work` seconds."""
+        return 1.5 * work + 0.5 + 2 * self.python_wall
+
+    def summary(self) -> str:
+        return (
+            f"host pace: python3 -c pass costs {self.python_cpu:.3f} s of CPU and "
+            f"{self.python_wall:.3f} s in a sandbox ({self.run_wall:.3f} s the whole run); "
+            f"true costs {self.true_cpu:.3f} s of CPU"
+        )
+
+
+def measure_pace(engine: Any) -> Pace:
+    """The median of three runs of each calibration command on `engine`."""
+    pythons, trues, walls = [], [], []
+    for _ in range(3):
+        started = time.monotonic()
+        python = engine.run("python", "python3 -c pass", limits=CALIBRATION_LIMITS)
+        walls.append(time.monotonic() - started)
+        pythons.append(python)
+        trues.append(engine.run("python", "true", limits=CALIBRATION_LIMITS))
+    for result in (*pythons, *trues):
+        if result["exit_code"] != 0 or result["cpu_time"] is None:
+            pytest.fail(f"a calibration run failed: {result}", pytrace=False)
+    return Pace(
+        python_cpu=statistics.median(r["cpu_time"] for r in pythons),
+        python_wall=statistics.median(r["duration"] for r in pythons),
+        true_cpu=statistics.median(r["cpu_time"] for r in trues),
+        run_wall=statistics.median(walls),
+    )
+
+
 RESULT_KEYS = {
     "exit_code",
     "stdout",

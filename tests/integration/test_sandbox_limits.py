@@ -10,7 +10,7 @@ import docker
 import pytest
 
 import graderq
-from tests.integration.support import MIB, SLOWDOWN, make_settings, our_containers
+from tests.integration.support import MIB, Pace, make_settings, our_containers
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +41,7 @@ def cgroup_file(name):
 current, events = cgroup_file("pids.current"), cgroup_file("pids.events")
 subprocess.Popen(["sh", "-c", "b() { b | b & }; b"], stderr=subprocess.DEVNULL)
 peak, refused = 0, 0
-deadline = time.monotonic() + 3.0
+deadline = time.monotonic() + 20.0  # ends at the first refusal: milliseconds on a host
 while time.monotonic() < deadline and refused == 0:
     peak = max(peak, int(current.read_text()))
     refused = int(events.read_text().split()[1])
@@ -69,8 +69,9 @@ def spawn_count(engine: graderq.Engine, limits: dict[str, object]) -> int:
         "python",
         "python3 spawn.py",
         files=[{"name": "spawn.py", "content": SPAWN_100}],
-        # CPU enough for 64 forks even when emulated (2-3 s there): the cap under test is pids.
-        limits={"cputime": 3 * SLOWDOWN, **limits},
+        # CPU enough for 64 forks on any host (2-3 s under the VM's emulation): the cap
+        # under test is the pids cgroup's.
+        limits={"cputime": 30, **limits},
     )
     assert result["exit_code"] == 0, result["stderr"]
     return int(result["stdout"])
@@ -82,18 +83,16 @@ def spawn_count(engine: graderq.Engine, limits: dict[str, object]) -> int:
 @pytest.mark.cgroups
 @pytest.mark.parametrize("command", [BUSY_LOOP, "while :; do :; done"], ids=["python", "shell"])
 def test_cputime_exceeded_is_a_timeout_with_an_exit_code(
-    engine: graderq.Engine, command: str
+    engine: graderq.Engine, pace: Pace, command: str
 ) -> None:
-    started = time.monotonic()
     result = engine.run("python", command, limits={"cputime": 1, "realtime": 10})
-    elapsed = time.monotonic() - started
 
     assert result["timeout"] is True
+    # An exit code: killed for its CPU time (a realtime kill has none).
     assert result["exit_code"] is not None
     assert result["exit_code"] != 0
     assert result["oom_killed"] is False
-    assert 0.8 <= result["duration"] < 5
-    assert elapsed < 8 * SLOWDOWN, "killed by the realtime limit, not by RLIMIT_CPU"
+    assert 0.8 <= result["duration"] < min(pace.wall(1.0), 10)
 
 
 def test_cputime_is_cpu_not_wall_time(engine: graderq.Engine) -> None:
@@ -157,7 +156,7 @@ def test_memory_exceeded_is_oom_killed_not_timeout(engine: graderq.Engine) -> No
     result = engine.run(
         "python",
         "python3 -c 'x = bytearray(200 * 1024 * 1024); print(len(x))'",
-        limits={"memory": 32},
+        limits={"memory": 32, "cputime": 10},  # memory, not CPU, must end it on any host
     )
 
     assert result["oom_killed"] is True
@@ -171,7 +170,7 @@ def test_memory_within_the_limit_is_fine(engine: graderq.Engine) -> None:
     result = engine.run(
         "python",
         "python3 -c 'x = bytearray(16 * 1024 * 1024); print(len(x))'",
-        limits={"memory": 64},
+        limits={"memory": 64, "cputime": 10},
     )
 
     assert result["exit_code"] == 0
@@ -215,7 +214,7 @@ def test_processes_none_or_minus_one_is_unlimited(
 
 
 @pytest.mark.cgroups
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(90)
 def test_default_processes_limit_caps_a_fork_bomb(
     engine: graderq.Engine, docker_client: docker.DockerClient
 ) -> None:
@@ -223,8 +222,8 @@ def test_default_processes_limit_caps_a_fork_bomb(
         "python",
         "python3 watch.py",
         files=[{"name": "watch.py", "content": FORK_BOMB_WATCH}],
-        # Room for 3.3 s of a bomb on every core: cputime bounds the sandbox's sum.
-        limits={"cputime": 10, "realtime": 15},
+        # Room for the bomb to reach the cap on any host: cputime bounds the sandbox's sum.
+        limits={"cputime": 60, "realtime": 30},
     )
 
     assert result["exit_code"] == 0, result
