@@ -18,7 +18,7 @@ from graderq.errors import ProfileError, WorkdirError
 from graderq.profiles import Profile, ProfileTable, build_profiles, load_profiles
 from graderq.request import SandboxFile, check_size, parse_command, parse_files, parse_stdin
 from graderq.sandbox import Backend, to_result
-from graderq.sandbox.spec import KIND_WORKDIR, LABEL, owner_labels, run_spec
+from graderq.sandbox.spec import KIND_WORKDIR, WORKDIR_EXPIRES, owner_labels, run_spec
 from graderq.settings import Settings, get_settings
 from graderq.workdir import WorkingDirectory
 
@@ -191,7 +191,7 @@ class Engine:
         """
         size = self.limits(None if disk is None else {"disk": disk}).disk
         expires = int(time.time() + self.settings.workdir_ttl)
-        labels = owner_labels(KIND_WORKDIR, **{f"{LABEL}.expires": str(expires)})
+        labels = owner_labels(KIND_WORKDIR, **{WORKDIR_EXPIRES: str(expires)})
         return WorkingDirectory(self.backend.create_volume(labels, size), node)
 
     def close_workdir(self, workdir: WorkingDirectory) -> None:

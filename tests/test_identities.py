@@ -1,10 +1,11 @@
 import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
 
 from graderq.errors import DockerError, DockerUnavailable, TooManySandboxes
-from graderq.sandbox.identities import Identities
+from graderq.sandbox.identities import FOREIGN_GRACE, Identities, workdir_record
 from graderq.sandbox.networks import bridge_name, parse_subnets, subnet_of
 
 
@@ -82,6 +83,53 @@ def test_a_slot_is_held_for_other_processes_until_its_holder_dies(tmp_path: Path
         holder.kill()
         holder.join()
     assert pool(tmp_path, slots=1).take("mine").slot == 0
+
+
+def workdir_pool(lock_dir: Path, volumes: set[str], slots: int = 2) -> Identities:
+    """A pool of node "n1" whose engine holds the volumes `volumes` (and no container)."""
+    return Identities(
+        100000, slots, lambda name: False, lock_dir, volumes.__contains__, lambda: "n1"
+    )
+
+
+def test_a_workdirs_slot_is_kept_by_its_record_while_its_volume_exists(tmp_path: Path) -> None:
+    """No lock holds it (the workdir outlives its maker): the record and the volume do."""
+    volumes = {"wd"}
+    identities = workdir_pool(tmp_path, volumes)
+    workdir = identities.take("wd")
+    identities.hand_over("wd", workdir_record("n1", "wd", time.time() + 60))
+
+    other = workdir_pool(tmp_path, volumes)  # another process of the machine
+    assert other.take("a").slot != workdir.slot
+    with pytest.raises(TooManySandboxes):
+        other.take("b")
+    volumes.discard("wd")  # removed, by its owner or the janitor: the UID is free again
+    assert other.take("b").slot == workdir.slot
+
+
+def test_another_daemons_workdir_keeps_its_slot_until_past_its_expiry(tmp_path: Path) -> None:
+    """Its volume cannot be inspected from here: kept while it may exist, then freed."""
+    identities = workdir_pool(tmp_path, set(), slots=1)
+    identities.take("x")
+    identities.hand_over("x", workdir_record("n2", "wd", time.time() + 60))
+    with pytest.raises(TooManySandboxes):
+        identities.take("y")
+
+    stale = time.time() - FOREIGN_GRACE - 1
+    (tmp_path / "0.lock").write_text(workdir_record("n2", "wd", stale))
+    assert identities.take("y").slot == 0
+
+
+def test_a_record_that_cannot_be_read_keeps_its_slot(tmp_path: Path) -> None:
+    (tmp_path / "0.lock").write_text("workdir n2 wd not-a-time")
+    with pytest.raises(TooManySandboxes):
+        workdir_pool(tmp_path, set(), slots=1).take("y")
+
+
+def test_a_recorded_slot_outside_the_pool_has_no_identity(tmp_path: Path) -> None:
+    identities = pool(tmp_path, slots=4)
+    assert identities.slot_identity("3") == identities.identity(3)
+    assert identities.slot_identity("4") is None and identities.slot_identity("x") is None
 
 
 def test_each_slot_has_its_own_bridge_and_subnet() -> None:

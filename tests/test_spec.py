@@ -62,9 +62,27 @@ def test_network_enabled_profile_uses_the_sandboxs_own_network() -> None:
         create_body(spec(network_disabled=False))
 
 
-def test_workdir_volume_is_mounted_at_sandbox() -> None:
+VOLUME_MOUNT = {
+    "Type": "volume",
+    "Source": "vol",
+    "Target": "/sandbox",
+    "VolumeOptions": {"NoCopy": True},
+}
+"""Without Docker's copy of the image's /sandbox, which also copied its owner and mode."""
+
+
+def test_workdir_volume_is_mounted_at_sandbox_without_the_images_copy() -> None:
     mounts = create_body(spec(volume="vol"))["HostConfig"]["Mounts"]
-    assert mounts == [{"Type": "volume", "Source": "vol", "Target": "/sandbox"}]
+    assert mounts == [VOLUME_MOUNT]
+
+
+def test_the_sandbox_tmpfs_belongs_to_the_sandboxs_own_uid() -> None:
+    """The backend sets `user` to the sandbox's UID:GID; any image's /sandbox is then its."""
+    host = create_body(spec(user="100007:100000", limits=Limits(memory=32)))["HostConfig"]
+    assert host["Tmpfs"]["/sandbox"] == (
+        "rw,exec,nosuid,nodev,size=32m,mode=1777,uid=100007,gid=100000"
+    )
+    assert spec(user="sandbox").owner is None and spec(user="1:2").owner == (1, 2)
 
 
 def test_read_only_root_without_files_gets_a_sandbox_tmpfs_bounded_by_memory() -> None:
@@ -74,20 +92,13 @@ def test_read_only_root_without_files_gets_a_sandbox_tmpfs_bounded_by_memory() -
     assert host["Tmpfs"] == {"/sandbox": "rw,exec,nosuid,nodev,size=32m,mode=1777"}
 
 
-def test_unbounded_read_only_root_with_files_gets_a_labelled_anonymous_volume() -> None:
-    host = create_body(spec(read_only=True, with_files=True, limits=Limits(disk=None)))[
-        "HostConfig"
-    ]
-    assert host["ReadonlyRootfs"] is True
-    (mount,) = host["Mounts"]
-    assert mount["Target"] == "/sandbox" and "Source" not in mount
-    assert mount["VolumeOptions"]["Labels"][LABEL] == "sandbox"
-
-
 def test_unbounded_writable_profile_keeps_its_writable_root() -> None:
-    host = create_body(spec(read_only=False, limits=Limits(disk=None)))["HostConfig"]
+    """disk None: the root is as writable as the profile says; /sandbox is a tmpfs of
+    the sandbox's (the image's own /sandbox may be nobody's to write)."""
+    host = create_body(spec(read_only=False, limits=Limits(disk=None, memory=64)))["HostConfig"]
     assert host["ReadonlyRootfs"] is False
-    assert host["Mounts"] == [] and "Tmpfs" not in host
+    assert host["Mounts"] == []
+    assert host["Tmpfs"] == {"/sandbox": "rw,exec,nosuid,nodev,size=64m,mode=1777"}
 
 
 def test_a_disk_limit_makes_every_root_read_only_and_every_writable_place_bounded() -> None:
@@ -101,7 +112,7 @@ def test_a_disk_limit_makes_every_root_read_only_and_every_writable_place_bounde
 
 def test_a_workdir_replaces_only_the_sandbox_tmpfs() -> None:
     host = create_body(spec(read_only=False, volume="vol"))["HostConfig"]
-    assert host["Mounts"] == [{"Type": "volume", "Source": "vol", "Target": "/sandbox"}]
+    assert host["Mounts"] == [VOLUME_MOUNT]
     assert set(host["Tmpfs"]) == {"/tmp", "/var/tmp"}
 
 
@@ -112,11 +123,12 @@ def test_tmpfs_size_is_the_lower_of_disk_and_memory() -> None:
     assert tmpfs_size(Limits(disk=None, memory=None)) == "1g"
 
 
-def test_files_need_a_disk_only_without_a_volume_and_with_a_disk_limit() -> None:
-    assert spec(with_files=True).needs_disk
-    assert not spec(with_files=False).needs_disk
-    assert not spec(with_files=True, volume="vol").needs_disk
-    assert not spec(with_files=True, limits=Limits(disk=None)).needs_disk
+def test_files_need_a_volume_only_without_a_workdir() -> None:
+    """A disk of the disk limit, or a plain volume when it is None (the backend's)."""
+    assert spec(with_files=True).needs_volume
+    assert spec(with_files=True, limits=Limits(disk=None)).needs_volume
+    assert not spec(with_files=False).needs_volume
+    assert not spec(with_files=True, volume="vol").needs_volume
 
 
 def test_run_spec_takes_the_profile_and_labels_the_sandbox_with_it() -> None:
@@ -136,7 +148,7 @@ def test_run_spec_takes_the_profile_and_labels_the_sandbox_with_it() -> None:
 def test_run_spec_defaults_to_no_volume_and_no_files() -> None:
     run = run_spec(Profile("py", "img:1"), "true", Limits())
 
-    assert (run.volume, run.with_files, run.needs_disk) == (None, False, False)
+    assert (run.volume, run.with_files, run.needs_volume) == (None, False, False)
 
 
 def test_every_sandbox_gets_graderqs_seccomp_profile_and_masked_paths() -> None:

@@ -30,11 +30,11 @@ def untar(archive: bytes) -> list[SandboxFile]:
     return files
 
 
-def tar(files: Sequence[SandboxFile], gid: int = 0) -> Iterator[bytes]:
+def tar(files: Sequence[SandboxFile], uid: int = 0, gid: int = 0) -> Iterator[bytes]:
     """A tar of `files`, streamed entry by entry: regular files 0664 (0775 if
-    executable) of root and the group `gid`, so that every sandbox of the pool (each
-    its own UID, all in that group) may rewrite them in a workdir; the directories
-    they imply 0777.
+    executable) of `uid` and `gid`, the identity the sandbox runs as, so that it (and
+    every later run of its workdir) may rewrite, chmod and remove them; the
+    directories they imply 0777.
 
     Nothing but one entry's header is built at a time, and each directory once, so the
     worker's memory stays at the request's own size whatever its names (docker-py sends
@@ -44,10 +44,11 @@ def tar(files: Sequence[SandboxFile], gid: int = 0) -> Iterator[bytes]:
     for directory in implied_directories(files):
         info = tarfile.TarInfo(directory)
         info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, mtime
+        info.uid, info.gid = uid, gid
         yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
     for file in files:
         info = tarfile.TarInfo(file.name)
-        info.size, info.mtime, info.gid = len(file.content), mtime, gid
+        info.size, info.mtime, info.uid, info.gid = len(file.content), mtime, uid, gid
         info.mode = 0o775 if file.executable else 0o664
         yield info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         if file.content:

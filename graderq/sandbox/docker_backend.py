@@ -28,7 +28,7 @@ from graderq.sandbox.archives import tar, untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Network, Volume
 from graderq.sandbox.docker_api import connect, engine_errors, inspect_and_remove, is_local, kill
 from graderq.sandbox.frames import Demuxer
-from graderq.sandbox.identities import Identities
+from graderq.sandbox.identities import Identities, Identity, workdir_record
 from graderq.sandbox.networks import BRIDGE_MATCH, Networks, network_name
 from graderq.sandbox.outcome import Outcome
 from graderq.sandbox.spec import (
@@ -36,11 +36,12 @@ from graderq.sandbox.spec import (
     KIND_WORKDIR,
     LABEL,
     WORKDIR,
+    WORKDIR_EXPIRES,
     ContainerSpec,
     create_body,
     owner_labels,
 )
-from graderq.sandbox.volumes import Volumes, disk_of, sandbox_disk
+from graderq.sandbox.volumes import SLOT_LABEL, Volumes, disk_of, sandbox_disk
 from graderq.settings import Settings
 
 log = logging.getLogger("graderq.sandbox")
@@ -59,8 +60,10 @@ class DockerBackend:
     (a container started by another process is not accounted: None, never a guess);
     `_disks` likewise tells it which disk (volume, loop device) to watch for I/O errors.
     Each sandbox runs as a host UID of its own from the machine's pool (identities.py),
-    held by this process until it destroys the sandbox (`_names` finds the holder), and a
-    sandbox with network on a network of its own (networks.py).
+    held by this process until it destroys the sandbox (`_names` finds the holder), or
+    as its working directory's UID (recorded on the workdir's volume, SLOT_LABEL), and a
+    sandbox with network on a network of its own (networks.py). `_owners` tells
+    put_files whom the files are for.
     """
 
     def __init__(
@@ -89,9 +92,16 @@ class DockerBackend:
         self._cgroups: dict[str, str] = {}
         self._disks: dict[str, tuple[str, str]] = {}
         self._names: dict[str, str] = {}
+        self._owners: dict[str, Identity] = {}
         self._perimeter_ready = False
         self._volumes = Volumes(lambda: self.api, disk_dir, max_disks)
-        self._identities = Identities(uid_base, uid_slots, self._container_exists)
+        self._identities = Identities(
+            uid_base,
+            uid_slots,
+            self._container_exists,
+            volume_exists=lambda name: self._volumes.find(name) is not None,
+            node=self.node_id,
+        )
         self._networks = Networks(lambda: self.api, sandbox_subnets, uid_slots)
 
     @classmethod
@@ -165,7 +175,8 @@ class DockerBackend:
         return True
 
     def create(self, spec: ContainerSpec) -> str:
-        """Take a host UID (and a network of its own) for the container, then create it."""
+        """Take a host UID (and a network of its own) for the container, then create it:
+        it runs as that UID, or as its working directory's."""
         if spec.runtime is None and self.default_runtime is not None:
             spec = dataclasses.replace(spec, runtime=self.default_runtime)
         if spec.runtime is not None:  # refused before anything is made
@@ -175,10 +186,11 @@ class DockerBackend:
         identity = self._identities.take(name)
         network = None
         try:
+            owner = identity if spec.volume is None else self._workdir_owner(spec.volume, identity)
             if not spec.network_disabled:
                 self.ensure_perimeter()
                 network = self._networks.make(name, identity.slot)
-            spec = dataclasses.replace(spec, user=identity.user, network=network)
+            spec = dataclasses.replace(spec, user=owner.user, network=network)
             container = self._create(name, spec)
         except BaseException:
             if network is not None:
@@ -186,11 +198,20 @@ class DockerBackend:
             self._identities.release(name)
             raise
         self._names[container] = name
+        self._owners[container] = owner
         return container
+
+    def _workdir_owner(self, volume: str, fallback: Identity) -> Identity:
+        """The UID of the working directory `volume`, recorded when it was made; a
+        workdir made before workdirs had UIDs of their own runs as `fallback`."""
+        found = self._volumes.find(volume)
+        recorded = found.labels.get(SLOT_LABEL) if found is not None else None
+        owner = self._identities.slot_identity(recorded) if recorded is not None else None
+        return owner or fallback
 
     def _create(self, name: str, spec: ContainerSpec) -> str:
         disk = device = None
-        if spec.needs_disk:
+        if spec.needs_volume:  # a disk of the disk limit, or a plain volume if unbounded
             disk = sandbox_disk(name)
             device = self._volumes.make(disk, owner_labels(KIND_SANDBOX), spec.limits.disk)
             spec = dataclasses.replace(spec, volume=disk, device=device)
@@ -217,8 +238,10 @@ class DockerBackend:
         return container
 
     def put_files(self, container: str, files: Sequence[SandboxFile]) -> None:
+        """Write `files` into /sandbox, owned by the UID the container runs as."""
+        owner = self._owners.get(container) or self._identities.identity(0)
         with engine_errors("cannot write files into the sandbox"):
-            self.api.put_archive(container, WORKDIR, tar(files, self._identities.base))
+            self.api.put_archive(container, WORKDIR, tar(files, owner.uid, owner.gid))
 
     def start(self, container: str, stdin: bytes | None, limits: Limits) -> Outcome:
         demuxer = Demuxer(limits.output)
@@ -272,6 +295,7 @@ class DockerBackend:
         """
         self._cgroups.pop(container, None)
         self._disks.pop(container, None)
+        self._owners.pop(container, None)
         holder = self._names.pop(container, None)
         try:
             self._destroy(container)
@@ -319,8 +343,17 @@ class DockerBackend:
             log.warning("sandbox disk %s left for the janitor: %s", volume, exc)
 
     def create_volume(self, labels: dict[str, str], disk: int | None = None) -> str:
+        """A working directory's volume, with a host UID of its own for its life: the
+        slot is locked while the volume is made, then kept by its record alone."""
         name = f"graderq-wd-{uuid.uuid4().hex}"
-        self._volumes.make(name, labels, disk)
+        identity = self._identities.take(name)
+        try:
+            self._volumes.make(name, {**labels, SLOT_LABEL: str(identity.slot)}, disk)
+            expires = float(labels.get(WORKDIR_EXPIRES) or time.time())
+            self._identities.hand_over(name, workdir_record(self.node_id(), name, expires))
+        except BaseException:
+            self._identities.release(name)
+            raise
         return name
 
     def check_workdir(self, name: str) -> None:

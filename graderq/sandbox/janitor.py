@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from graderq.errors import DockerError
 from graderq.sandbox import disks
 from graderq.sandbox.backend import Backend, Cgroup, Container, DiskImage, Network, Volume
-from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL
+from graderq.sandbox.spec import KIND_SANDBOX, KIND_WORKDIR, LABEL, WORKDIR_EXPIRES
 from graderq.settings import Settings
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def container_abandoned(
 
 
 def workdir_expired(labels: Mapping[str, str], now: float) -> bool:
-    expires = _number(labels.get(f"{LABEL}.expires"))
+    expires = _number(labels.get(WORKDIR_EXPIRES))
     return expires is None or now >= expires
 
 

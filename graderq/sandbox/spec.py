@@ -24,8 +24,8 @@ LABEL = "graderq"
 DNS_OPTIONS = ("ndots:1",)
 """resolv.conf options of a sandbox with network: glibc's default, said explicitly."""
 UMASK = "002"
-"""Every sandbox's umask: what one run of a workdir writes is group-writable, and every
-sandbox has the UID pool's group, so the next run (another host UID) may rewrite it."""
+"""Every sandbox's umask, as before workdirs had UIDs of their own (identities.py):
+what a run writes is group-writable."""
 TMPFS_UNLIMITED = "1g"
 """Size of a tmpfs when neither disk nor memory is limited."""
 SCRATCH = ("/tmp", "/var/tmp")
@@ -66,6 +66,8 @@ READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 """Docker's own read-only paths (20.10), kept for the same reason."""
 KIND_SANDBOX = "sandbox"
 KIND_WORKDIR = "workdir"
+WORKDIR_EXPIRES = f"{LABEL}.expires"
+"""On a working directory's volume: when it expires (unix seconds)."""
 KIND_NODE = "node"
 NODE_VOLUME = "graderq-node"
 """A volume on each daemon whose label holds that daemon's graderq node id."""
@@ -81,11 +83,12 @@ class ContainerSpec:
     limits: Limits
     user: str = "root"
     """The profile's user; the Docker backend replaces it with the sandbox's own host
-    identity, `UID:GID` from the machine's pool (identities.py), whatever the profile."""
+    identity, `UID:GID` from the machine's pool (identities.py), whatever the profile;
+    /sandbox is made that identity's (see host_config)."""
     read_only: bool = False
     network_disabled: bool = True
     volume: str | None = None
-    """Mounted at /sandbox: a working directory, or the disk made for the files."""
+    """Mounted at /sandbox: a working directory, or the volume made for the files."""
     with_files: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     device: str | None = None
@@ -101,9 +104,18 @@ class ContainerSpec:
         return ["/bin/sh", "-c", f'umask {UMASK} && exec /bin/sh -c "$1"', "sh", self.command]
 
     @property
-    def needs_disk(self) -> bool:
-        """Whether the backend must make a bounded disk for the files (no volume given)."""
-        return self.with_files and self.volume is None and self.limits.disk is not None
+    def needs_volume(self) -> bool:
+        """Whether the backend must make a volume for the files (no workdir given): a
+        disk of the `disk` limit, or a plain volume when that is None (unbounded)."""
+        return self.with_files and self.volume is None
+
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        """(UID, GID) when `user` is numeric, as the backend sets it; else None."""
+        uid, sep, gid = self.user.partition(":")
+        if sep and uid.isdigit() and gid.isdigit():
+            return int(uid), int(gid)
+        return None
 
 
 def owner_labels(kind: str, **extra: str) -> dict[str, str]:
@@ -204,6 +216,12 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
     no size bound here) and every writable place is bounded: /sandbox is the volume
     given (a workdir, or a disk the backend made for the files) or a tmpfs, and a
     profile that is not read-only gets /tmp and /var/tmp as tmpfs.
+
+    /sandbox is the sandbox's own on any image, whatever the image has there (nothing,
+    root's 0755, another owner's): a volume is mounted without Docker's copy of the
+    image's /sandbox (NoCopy: that copy also gave the volume's root the image's owner
+    and mode), its root made writable by the backend; a tmpfs belongs to the sandbox's
+    UID (runc gives it the mode of the image's directory, if there is one).
     """
     limits = spec.limits
     bounded = limits.disk is not None
@@ -231,20 +249,19 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         config["MemorySwap"] = memory  # memory + swap: no swap at all
     tmpfs = f"rw,exec,nosuid,nodev,size={tmpfs_size(limits)},mode=1777"
     if spec.volume is not None:
-        config["Mounts"].append({"Type": "volume", "Source": spec.volume, "Target": WORKDIR})
-    elif spec.read_only and spec.with_files and not bounded:
-        # Unbounded: a read-only root still needs a writable /sandbox for the files, an
-        # anonymous volume, labelled, removed with the container.
         config["Mounts"].append(
             {
                 "Type": "volume",
+                "Source": spec.volume,
                 "Target": WORKDIR,
-                "VolumeOptions": {"Labels": owner_labels(KIND_SANDBOX)},
+                "VolumeOptions": {"NoCopy": True},
             }
         )
-    elif spec.read_only or bounded:
-        # Nothing to write in before start: a tmpfs, bounded by the memory limit too.
-        config["Tmpfs"] = {WORKDIR: tmpfs}
+    else:
+        # Nothing to write in before start: a tmpfs, bounded by the memory limit too,
+        # owned by the sandbox.
+        owner = spec.owner
+        config["Tmpfs"] = {WORKDIR: tmpfs + (f",uid={owner[0]},gid={owner[1]}" if owner else "")}
     if bounded and not spec.read_only:
         config.setdefault("Tmpfs", {}).update({path: tmpfs for path in SCRATCH})
     if spec.runtime is not None:

@@ -16,6 +16,8 @@ one node shares it.
 
 from __future__ import annotations
 
+import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -31,8 +33,14 @@ from graderq.sandbox.backend import DiskImage, Volume
 from graderq.sandbox.docker_api import engine_errors, is_local
 from graderq.sandbox.spec import KIND_NODE, LABEL, NODE_LABEL, NODE_VOLUME
 
+log = logging.getLogger("graderq.sandbox")
 DISK_LABEL = f"{LABEL}.disk"
 """On a volume that is a bounded disk: its size in megabytes."""
+SLOT_LABEL = f"{LABEL}.slot"
+"""On a working directory's volume: the slot of its host UID (identities.py)."""
+ROOT_MODE = 0o777
+"""The root of every volume mounted at /sandbox: the sandbox's own (no other sandbox
+mounts it), whatever UID it runs as; a disk's root is made so (disks.PREPARE)."""
 
 
 def sandbox_disk(container_name: str) -> str:
@@ -91,7 +99,8 @@ class Volumes:
         api = self._api()
         if disk is None:
             with engine_errors(action):
-                api.create_volume(name, labels=labels)
+                made = api.create_volume(name, labels=labels)
+            self._open_root(made)
             return None
         if not is_local(api):
             raise DiskError(
@@ -113,6 +122,17 @@ class Volumes:
             disks.remove(image)
             raise
         return device
+
+    def _open_root(self, volume: Mapping[str, Any]) -> None:
+        """Make a plain volume's root (Docker's: root's, 0755) ROOT_MODE, where this
+        machine sees the daemon's volume folder; elsewhere it stays as Docker made it."""
+        mountpoint = volume.get("Mountpoint")
+        if not mountpoint or not self.local:
+            return
+        try:
+            os.chmod(mountpoint, ROOT_MODE)
+        except OSError as exc:
+            log.warning("volume %s: cannot open its root to the sandbox: %s", volume, exc)
 
     def device(self, name: str) -> str | None:
         """The loop device of the disk that is volume `name`; None for a plain volume, a

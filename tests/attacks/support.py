@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 import graderq
+from graderq.limits import Limits
 from graderq.profiles import Profile, build_profiles, load_profiles
-from tests.integration.support import EXTRA_PROFILES, GCC_IMAGE, PROFILES_FILE
+from tests.integration.support import EXTRA_PROFILES, GCC_IMAGE, PROFILES_FILE, make_settings
 
 PROBES = Path(__file__).resolve().parent / "probes"
 
@@ -68,3 +71,26 @@ def peak_rss() -> int:
 def host_tasks() -> int:
     """Processes and threads on the host now (the fourth field of /proc/loadavg)."""
     return int(Path("/proc/loadavg").read_text().split()[3].partition("/")[2])
+
+
+def plain_engine() -> graderq.Engine:
+    """The attack profiles with no `disk` limit by default: a workdir is a plain volume,
+    whose files the test process can reach on the host (volume_folder)."""
+    settings = make_settings(default_limits=Limits(disk=None))
+    return graderq.Engine(profiles=attack_profiles(), settings=settings)
+
+
+def volume_folder(volume: str) -> Path:
+    """The host folder of a plain volume (a workdir of disk None), for a test to read or
+    write what a sandbox of another identity could not reach itself."""
+    with docker.APIClient() as api:
+        return Path(api.inspect_volume(volume)["Mountpoint"])
+
+
+def wait_for_file(path: Path, timeout: float) -> None:
+    """Poll until `path` exists, failing the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} did not appear within {timeout} s")
+        time.sleep(0.05)

@@ -5,7 +5,9 @@ in a shared working directory."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
+import shutil
 import socket
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 import graderq
 from graderq.engine import WorkingDirectory
 from graderq.errors import FileError
-from tests.attacks.support import assert_still_works, fields, probe
+from tests.attacks.support import assert_still_works, fields, plain_engine, probe, volume_folder
 from tests.integration.support import MIB, REPO, our_containers
 
 pytestmark = pytest.mark.timeout(60)
@@ -259,23 +261,33 @@ def test_symlinks_left_in_a_workdir_do_not_redirect_later_files(engine: graderq.
     assert_still_works(engine)
 
 
-def test_a_setuid_binary_left_in_a_workdir_gives_no_other_identity(
+def test_a_setuid_binary_of_another_identity_gives_no_other_identity(
     engine: graderq.Engine,
 ) -> None:
-    """A sandbox (of the `root` profile, a pooled UID like all) leaves a setuid copy of
-    `id` in a shared workdir, while it still holds its UID; a later sandbox running it
-    stays its own UID (no-new-privileges ignores the bit), so it cannot borrow the
+    """A sandbox (of the `root` profile, a pooled UID like all) makes a setuid copy of
+    `id` in its workdir. Were it to reach a sandbox of another UID (the test copies it
+    there on the host, with its owner and mode: no sandbox can), running it stays that
+    sandbox's own UID (no-new-privileges ignores the bit), so it cannot borrow the
     other's UID, nor its per-user quotas."""
     plant = "cp /usr/bin/id suid-id && chmod 4755 suid-id && stat -c '%a %u' suid-id"
+    plain = plain_engine()
     with (
-        engine.working_directory() as workdir,
-        engine.create("root", plant, workdir=workdir) as planter,
+        plain.working_directory() as planted_in,
+        plain.working_directory() as victim,
     ):
-        planted = engine.start(planter)
-        result = engine.run("python", "./suid-id -u; ./suid-id -ru; id -u", workdir=workdir)
+        planted = engine.run("root", plant, workdir=planted_in)
+        source = volume_folder(planted_in.volume) / "suid-id"
+        copy = volume_folder(victim.volume) / "suid-id"
+        shutil.copyfile(source, copy)
+        os.chown(copy, source.stat().st_uid, source.stat().st_gid)
+        os.chmod(copy, source.stat().st_mode)
+        result = engine.run(
+            "python", "stat -c %a suid-id; ./suid-id -u; ./suid-id -ru; id -u", workdir=victim
+        )
 
     mode, owner = planted["stdout"].split()
     assert mode == b"4755", planted
-    effective, real, own = result["stdout"].split()
+    copied_mode, effective, real, own = result["stdout"].split()
+    assert copied_mode == b"4755", result
     assert effective == real == own != owner, result
     assert_still_works(engine)

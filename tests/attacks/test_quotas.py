@@ -16,22 +16,33 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import graderq
-from tests.attacks.support import assert_still_works, fields, probe
+from tests.attacks.support import (
+    assert_still_works,
+    fields,
+    plain_engine,
+    probe,
+    volume_folder,
+    wait_for_file,
+)
 
 pytestmark = pytest.mark.timeout(90)
-
-WAIT_READY = "for i in $(seq 300); do [ -e ready ] && break; sleep 0.05; done; "
 
 
 def test_one_sandbox_using_up_per_user_quotas_leaves_another_its_own(
     engine: graderq.Engine,
 ) -> None:
+    """The taker holds every quota until told to stop; the other sandbox, its own UID
+    (a run without a workdir), then asks for each. The test process passes the word
+    through the taker's workdir on the host: no sandbox can reach another's files."""
     limits = {"realtime": 30, "cputime": 10}
-    with engine.working_directory() as workdir:
+    plain = plain_engine()
+    with plain.working_directory() as workdir:
         built = engine.run(
             "gcc_compile", "gcc -O1 -o quotas quotas.c", files=[probe("quotas.c")], workdir=workdir
         )
         assert built["exit_code"] == 0, built
+        folder = volume_folder(workdir.volume)
+        binary = {"name": "quotas", "content": (folder / "quotas").read_bytes(), "executable": True}
         with (
             engine.create(
                 "gcc_run",
@@ -42,13 +53,11 @@ def test_one_sandbox_using_up_per_user_quotas_leaves_another_its_own(
             ThreadPoolExecutor(1) as pool,
         ):
             taking = pool.submit(engine.start, taker)
+            wait_for_file(folder / "ready", timeout=25)
             got = engine.run(
-                "gcc_run",
-                WAIT_READY + "test -e ready && echo ready yes; ./quotas get; touch done; "
-                "echo uid $(id -u)",
-                workdir=workdir,
-                limits=limits,
+                "gcc_run", "./quotas get; echo uid $(id -u)", files=[binary], limits=limits
             )
+            (folder / "done").touch()
             taken = taking.result(timeout=60)
 
     took = fields(taken["stdout"])
@@ -59,7 +68,6 @@ def test_one_sandbox_using_up_per_user_quotas_leaves_another_its_own(
     count, error = took["signals"].split()
     assert error == "EAGAIN" and int(count) > 1000, taken
     outcomes = fields(got["stdout"])
-    assert outcomes.pop("ready") == "yes", got
     assert outcomes.pop("uid") != took["uid"], "the two sandboxes ran as one host user"
     assert outcomes == {"inotify": "ok", "mqueue": "ok", "signal": "ok", "timer": "ok"}, got
     assert_still_works(engine)

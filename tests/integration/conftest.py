@@ -15,10 +15,10 @@ import pytest
 
 import graderq
 import graderq.engine
+from tests.integration.stock import build_stock_images
 from tests.integration.support import (
     EXTRA_PROFILES,
-    GCC_IMAGE,
-    PYTHON_IMAGE,
+    OWN_IMAGES,
     Pace,
     graderq_objects,
     make_settings,
@@ -44,7 +44,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
             pytrace=False,
         )
     missing = []
-    for image in (PYTHON_IMAGE, GCC_IMAGE):
+    for image in OWN_IMAGES.values():
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
@@ -55,6 +55,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
             "`bash workers/images/build.sh`",
             pytrace=False,
         )
+    build_stock_images(client)
     yield client
     client.close()
 

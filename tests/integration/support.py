@@ -7,6 +7,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,37 @@ from graderq.sandbox import disks
 from graderq.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[2]
-PROFILES_FILE = REPO / "configs" / "profiles.toml"
-PYTHON_IMAGE = "graderq/python:3.11"
-GCC_IMAGE = "graderq/gcc:12"
+SHIPPED_PROFILES = REPO / "configs" / "profiles.toml"
+OWN_IMAGES = {"python": "graderq/python:3.11", "gcc": "graderq/gcc:12"}
+"""graderq's own images of the profiles the tests use most, whose /sandbox is 0777."""
+STOCK_KIND = os.environ.get("GRADERQ_TEST_STOCK_IMAGES") or None
+"""A kind of stock-like image (tests/integration/stock.py: no-sandbox, root-sandbox):
+when set, the shipped profiles and the tests' own run on images of that kind instead
+of graderq's own, so that a whole suite (compat, attacks) proves them too."""
+
+
+def stock_image(language: str, kind: str) -> str:
+    """A stock-like image of graderq's image for `language` (stock.py builds it)."""
+    return f"graderq-test/{language}-{kind}:1"
+
+
+def _profiles_file() -> Path:
+    """The shipped profiles, on stock-like images when STOCK_KIND says so."""
+    if STOCK_KIND is None:
+        return SHIPPED_PROFILES
+    text = SHIPPED_PROFILES.read_text()
+    for language, image in OWN_IMAGES.items():
+        text = text.replace(f'"{image}"', f'"{stock_image(language, STOCK_KIND)}"')
+    path = Path(tempfile.gettempdir()) / f"graderq-test-profiles-{STOCK_KIND}.toml"
+    path.write_text(text)
+    return path
+
+
+PROFILES_FILE = _profiles_file()
+PYTHON_IMAGE, GCC_IMAGE = (
+    stock_image(language, STOCK_KIND) if STOCK_KIND else image
+    for language, image in OWN_IMAGES.items()
+)
 MISSING_IMAGE = "graderq/no-such-image:0"
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 """The `graderq.owner` label of every object graderq makes in this test process."""

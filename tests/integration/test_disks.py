@@ -15,15 +15,17 @@ from graderq.errors import DiskError, TooManyDisks, WorkdirLost
 from graderq.limits import Limits
 from graderq.sandbox import ContainerSpec, disks
 from graderq.sandbox.docker_backend import DockerBackend
+from graderq.sandbox.identities import LOCK_DIR
 from graderq.sandbox.janitor import DISK_GRACE, sweep
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels
-from graderq.sandbox.volumes import DISK_LABEL, sandbox_disk
+from graderq.sandbox.volumes import DISK_LABEL, SLOT_LABEL, sandbox_disk
 from graderq.settings import get_settings
 from tests.integration.support import (
     PYTHON_IMAGE,
     disk_objects,
     fill,
     make_settings,
+    pooled_uid,
     volume_exists,
 )
 
@@ -98,12 +100,12 @@ REWRITE = "echo two >> out/deep/f && touch out/deep/new && rm p.c && ./p; echo $
 
 
 @pytest.mark.parametrize("disk", [16, None], ids=["disk", "plain-volume"])
-def test_runs_of_a_workdir_as_two_uids_rewrite_each_others_files(
+def test_runs_of_a_workdir_share_its_uid_and_rewrite_each_others_files(
     engine: graderq.Engine, disk: int | None
 ) -> None:
-    """Each run is a host UID of its own (the first still holds its UID while the second
-    runs), yet the second appends to, adds to, deletes and runs what the first made: the
-    pool's one group and umask 002 (identities.py)."""
+    """The workdir has a host UID of its own (identities.py), which each of its runs is,
+    even while another of its runs holds a slot: the second appends to, adds to, deletes
+    and runs what the first made."""
     with engine.working_directory(disk=disk) as workdir:
         with engine.create("gcc_compile", WRITE_FIRST, workdir=workdir) as first_box:
             first = engine.start(first_box)
@@ -115,7 +117,7 @@ def test_runs_of_a_workdir_as_two_uids_rewrite_each_others_files(
     assert first["exit_code"] == 0, first
     code, uid = second["stdout"].split()
     assert (second["stderr"], code) == (b"", b"3"), second
-    assert uid != first["stdout"].strip(), "the two runs had one host UID"
+    assert pooled_uid(uid) == pooled_uid(first["stdout"]), "the runs had two host UIDs"
     gid = str(get_settings().sandbox_uid_base)
     assert listing["stdout"].decode().splitlines() == [
         "one",
@@ -214,6 +216,30 @@ def test_a_workdir_whose_disk_was_lost_is_never_mounted_again(
         ).exists()
     finally:
         engine.close_workdir(workdir)
+
+
+def test_a_workdirs_uid_is_recorded_with_it_and_freed_by_the_janitor(
+    docker_client: docker.DockerClient,
+) -> None:
+    """The workdir's slot is named on its volume and in the slot's record; its runs are
+    that UID; once the janitor removes the expired workdir (its maker long gone, say),
+    no record keeps the slot."""
+    expired = graderq.Engine(settings=make_settings(workdir_ttl=-1))
+    backend = expired.backend
+    workdir = expired.open_workdir(disk=8)
+    try:
+        slot = int(docker_client.volumes.get(workdir.volume).attrs["Labels"][SLOT_LABEL])
+        record = (LOCK_DIR / f"{slot}.lock").read_text().split()
+        uid = expired.run("python", "id -u", workdir=workdir)["stdout"]
+        assert record[:3] == ["workdir", backend.node_id(), workdir.volume]
+        assert int(uid) == get_settings().sandbox_uid_base + 1 + slot
+        assert backend._identities.taken(slot)
+
+        sweep(backend, max_age=3600)
+        assert not volume_exists(docker_client, workdir.volume)
+        assert not backend._identities.taken(slot)
+    finally:
+        expired.close_workdir(workdir)
 
 
 def test_a_sandbox_made_by_one_backend_is_cleaned_up_by_another(
