@@ -27,6 +27,7 @@ from graderq.sandbox.accounting import DRIVERS, Accounting
 from graderq.sandbox.archives import tar, untar
 from graderq.sandbox.backend import Cgroup, Container, DiskImage, Network, Volume
 from graderq.sandbox.docker_api import connect, engine_errors, inspect_and_remove, is_local, kill
+from graderq.sandbox.docker_pair import Party, interact
 from graderq.sandbox.frames import Demuxer
 from graderq.sandbox.identities import Identities, Identity, workdir_record
 from graderq.sandbox.networks import BRIDGE_MATCH, Networks, network_name
@@ -268,9 +269,11 @@ class DockerBackend:
         self, first: str, first_limits: Limits, second: str, second_limits: Limits
     ) -> tuple[Outcome, Outcome]:
         """Run two created containers at once, cross-wired (see docker_pair.py)."""
-        from graderq.sandbox.docker_pair import interact
-
-        return interact(self, first, first_limits, second, second_limits)
+        pair = (
+            Party(first, self._cgroups.get(first), first_limits),
+            Party(second, self._cgroups.get(second), second_limits),
+        )
+        return interact(self.api, self.accounting, self.kill_later, *pair)
 
     def read_files(self, container: str) -> list[SandboxFile]:
         """The regular files under the container's /sandbox (it need not be running)."""
