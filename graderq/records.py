@@ -13,7 +13,6 @@ import redis
 from kombu.utils.json import dumps, loads
 
 from graderq import keys
-from graderq.errors import TooManyDeliveries
 from graderq.settings import LEASE_EVERY, get_settings
 
 HEARTBEAT_EVERY = LEASE_EVERY
@@ -43,25 +42,16 @@ def live_nodes(client: redis.Redis | None = None) -> list[str]:
     return sorted(key.decode().removeprefix(keys.NODE_HEARTBEAT) for key in found)
 
 
-def count_delivery(task_id: str, retries: int = 0) -> None:
-    """Count a start of attempt `retries` of `task_id`; refuse it past max_deliveries.
+def count_delivery(task_id: str, retries: int = 0) -> int:
+    """Count a start of attempt `retries` of `task_id`; the attempt's starts so far.
 
     Deliberate retries are new attempts with their own count; only deliveries of the
     same attempt (after a worker died holding it) add up.
     """
-    settings = get_settings()
     key = keys.DELIVERIES + task_id + (f":{retries}" if retries else "")
     with redis_client().pipeline() as pipe:
-        count, _ = pipe.incr(key).expire(key, int(settings.result_expires)).execute()
-    if count > 1:
-        from graderq.metrics import REDELIVERIES
-
-        REDELIVERIES.inc()
-    if count > settings.max_deliveries:
-        raise TooManyDeliveries(
-            f"task {task_id} was delivered {count} times (the limit is "
-            f"{settings.max_deliveries}); it is not run again"
-        )
+        count, _ = pipe.incr(key).expire(key, int(get_settings().result_expires)).execute()
+    return count
 
 
 def issue(task_id: str, callback: dict[str, Any] | None = None, tenant: str | None = None) -> bool:

@@ -18,7 +18,7 @@ from celery.utils import uuid
 
 from graderq import callbacks, records
 from graderq.app import GraderqTask, app
-from graderq.errors import DockerUnavailable, VolumeInUse, WorkdirError
+from graderq.errors import DockerUnavailable, TooManyDeliveries, VolumeInUse, WorkdirError
 from graderq.grading import report, run_failed
 from graderq.routing import call_arguments, workdir_route
 from graderq.settings import get_settings
@@ -38,11 +38,27 @@ class WorkerTask(GraderqTask):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.request.graderq_started = time.time()
         if self.request.id and not self.request.is_eager:
-            try:
-                records.count_delivery(self.request.id, self.request.retries or 0)
-            except redis.RedisError as exc:
-                log.warning("deliveries of %s not counted (Redis away: %s)", self.request.id, exc)
+            self._count_delivery()
         return super().__call__(*args, **kwargs)
+
+    def _count_delivery(self) -> None:
+        """Count this start against redeliveries; refuse it past max_deliveries."""
+        task_id = self.request.id
+        try:
+            count = records.count_delivery(task_id, self.request.retries or 0)
+        except redis.RedisError as exc:
+            log.warning("deliveries of %s not counted (Redis away: %s)", task_id, exc)
+            return
+        if count > 1:
+            from graderq.metrics import REDELIVERIES
+
+            REDELIVERIES.inc()
+        limit = get_settings().max_deliveries
+        if count > limit:
+            raise TooManyDeliveries(
+                f"task {task_id} was delivered {count} times (the limit is {limit}); "
+                "it is not run again"
+            )
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         self._observe(args, kwargs, retval)
