@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graderq.addresses import parse_allow, parse_subnets
 from graderq.limits import Ceilings, Limits
 
 LEASE_EVERY = 5.0
@@ -188,8 +189,6 @@ class Settings(BaseSettings):
     @field_validator("sandbox_allow")
     @classmethod
     def _allow_entries(cls, value: str) -> str:
-        from graderq.sandbox.perimeter import parse_allow
-
         parse_allow(value)
         return value
 
@@ -202,8 +201,6 @@ class Settings(BaseSettings):
             )
         if self.task_time_limit <= 2 * self.task_time_margin:
             raise ValueError("task_time_limit must be above twice task_time_margin")
-        from graderq.sandbox.networks import parse_subnets
-
         parse_subnets(self.sandbox_subnets, self.sandbox_uid_slots)
         return self
 

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from graderq.addresses import parse_subnets
 from graderq.errors import DockerError, DockerUnavailable, TooManySandboxes
 from graderq.sandbox.identities import FOREIGN_GRACE, Identities, workdir_record
-from graderq.sandbox.networks import bridge_name, parse_subnets, subnet_of
+from graderq.sandbox.networks import bridge_name, subnet_of
 
 
 def pool(lock_dir: Path, slots: int = 4, alive: frozenset[str] = frozenset()) -> Identities:

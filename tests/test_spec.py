@@ -180,7 +180,8 @@ def test_the_sandboxs_disk_is_throttled() -> None:
 def test_the_perimeter_rules_allow_exactly_the_entries() -> None:
     import pytest
 
-    from graderq.sandbox.perimeter import parse_allow, restore_input
+    from graderq.addresses import parse_allow
+    from graderq.sandbox.perimeter import restore_input
 
     allowed = parse_allow(" 10.0.0.5/32:3142, 192.168.7.0/24 ,")
     assert [str(entry) for entry in allowed] == ["10.0.0.5/32:3142", "192.168.7.0/24"]

@@ -19,6 +19,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from graderq.addresses import parse_allow
 from graderq.errors import DiskError, DockerError, DockerUnavailable, WorkdirError, WorkdirLost
 from graderq.limits import Limits
 from graderq.request import SandboxFile
@@ -84,7 +85,7 @@ class DockerBackend:
         """The runtime of a spec that names none; None: the daemon's default."""
         self.timeout = timeout
         self.disk_dir = disk_dir
-        self.allowed = perimeter.parse_allow(sandbox_allow)
+        self.allowed = parse_allow(sandbox_allow)
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         self._kill_pool: ThreadPoolExecutor | None = None

@@ -17,8 +17,7 @@ removed after it, and the DNS of a network answers only for its one container:
 A network left by a dead process (same slot, so same bridge and subnet) makes the new
 one fail: it is removed (its container is gone: its slot was free) and the new one made.
 
-docker-py is imported on first use: settings validate GRADERQ_SANDBOX_SUBNETS with this
-module, and a producer that imports graderq must not load docker.
+docker-py is imported on first use: a producer that imports graderq must not load docker.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+from graderq.addresses import PREFIX_LENGTH, parse_subnets
 from graderq.sandbox.backend import Network
 from graderq.sandbox.spec import LABEL, owner_labels
 
@@ -44,8 +44,6 @@ SLOT_LABEL = f"{LABEL}.slot"
 BRIDGE_PREFIX = "gqsb"
 BRIDGE_MATCH = f"{BRIDGE_PREFIX}+"
 """iptables' wildcard for every sandbox bridge."""
-PREFIX_LENGTH = 28
-"""Each network's subnet: 16 addresses (the gateway, the sandbox, room to spare)."""
 
 
 def network_name(container_name: str) -> str:
@@ -54,23 +52,6 @@ def network_name(container_name: str) -> str:
 
 def bridge_name(slot: int) -> str:
     return f"{BRIDGE_PREFIX}{slot}"
-
-
-def parse_subnets(text: str, slots: int | None = None) -> ipaddress.IPv4Network:
-    """GRADERQ_SANDBOX_SUBNETS as a network, checked to hold `slots` /28s."""
-    try:
-        subnets = ipaddress.IPv4Network(text.strip(), strict=True)
-    except ValueError as exc:
-        raise ValueError(f"sandbox_subnets {text!r}: not an IPv4 CIDR ({exc})") from None
-    if subnets.prefixlen > PREFIX_LENGTH:
-        raise ValueError(f"sandbox_subnets {text!r}: smaller than one /{PREFIX_LENGTH}")
-    held = 2 ** (PREFIX_LENGTH - subnets.prefixlen)
-    if slots is not None and held < slots:
-        raise ValueError(
-            f"sandbox_subnets {text!r} holds {held} /{PREFIX_LENGTH} networks, fewer than "
-            f"the {slots} sandboxes that may run at once (sandbox_uid_slots)"
-        )
-    return subnets
 
 
 def subnet_of(subnets: ipaddress.IPv4Network, slot: int) -> ipaddress.IPv4Network:

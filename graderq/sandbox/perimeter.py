@@ -21,47 +21,15 @@ GRADERQ_SANDBOX_ALLOW. IPv4 only: the sandbox networks have no IPv6.
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from graderq.addresses import Allowed
 from graderq.errors import DockerError
 
 CHAIN = "GRADERQ-SANDBOX"
 HOOK = "DOCKER-USER"
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """One destination sandboxes may reach: a network, and one port of it or all."""
-
-    network: ipaddress.IPv4Network
-    port: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.network}" + ("" if self.port is None else f":{self.port}")
-
-
-def parse_allow(text: str) -> tuple[Allowed, ...]:
-    """`CIDR` or `CIDR:PORT` entries, comma-separated (GRADERQ_SANDBOX_ALLOW)."""
-    found = []
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        address, _, port = entry.partition(":")
-        try:
-            network = ipaddress.IPv4Network(address, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"sandbox_allow entry {entry!r}: not an IPv4 CIDR ({exc})") from None
-        number = None
-        if port:
-            if not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"sandbox_allow entry {entry!r}: bad port {port!r}")
-            number = int(port)
-        found.append(Allowed(network, number))
-    return tuple(found)
 
 
 def chain_rules(allowed: Sequence[Allowed]) -> list[list[str]]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 
 import graderq
+from graderq.addresses import parse_allow
 from graderq.sandbox import perimeter
 from graderq.sandbox.networks import BRIDGE_MATCH
 from tests.attacks.support import PROBES, assert_still_works, attack_profiles, fields, probe
@@ -155,7 +156,7 @@ def test_an_allowed_cidr_and_port_is_reached_and_nothing_else(
 def test_installing_the_perimeter_again_changes_nothing(closed_after: None) -> None:
     """Every worker installs it before its first networked sandbox: idempotent, one hook each."""
     for _ in range(2):
-        perimeter.install(perimeter.parse_allow("192.0.2.0/24"), BRIDGE_MATCH)
+        perimeter.install(parse_allow("192.0.2.0/24"), BRIDGE_MATCH)
     hook = f"-A DOCKER-USER -i {BRIDGE_MATCH} -j {perimeter.CHAIN}"
     assert installed("DOCKER-USER").count(hook) == 1
     drop = f"-A INPUT -i {BRIDGE_MATCH} -m conntrack --ctstate NEW -j DROP"
