@@ -15,7 +15,7 @@ from typing import Any
 from graderq.checkers import INTERACTOR_FILES, program_check
 from graderq.engine import Engine
 from graderq.grading import interactive_verdict
-from graderq.programs import ready_files
+from graderq.program_cache import ready_files
 from graderq.verdicts import Verdict
 from graderq.workdir import WorkingDirectory
 

@@ -1,11 +1,8 @@
 """A teacher's programs beside a grading: a checker or an interactor, with its compile step.
 
 A program is {'profile_name', 'command', 'files', 'limits', 'compile'}; `compile` is an
-optional step {'profile_name', 'command', 'limits'} run once over the files. A program's
-ready files (its files, or what its compile step left in /sandbox) are kept in the
-result backend's Redis under its hash, so that a problem's checker is compiled once
-while the key lives (result_expires), whichever node grades, and each worker process
-reads them once. Checking requests is pure; `prepare` and `ready_files` run on workers.
+optional step {'profile_name', 'command', 'limits'} run once over the files. Checking a
+program and naming it (its hash) are pure; workers make it ready (graderq.program_cache).
 """
 
 from __future__ import annotations
@@ -15,18 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kombu.utils.json import dumps, loads
-
-from graderq import keys
-from graderq.errors import CheckerSpecError, LimitError, ProgramLost, RequestError
+from graderq.errors import CheckerSpecError, LimitError, RequestError
 from graderq.limits import check_names
 from graderq.request import check_keys, parse_files
 
 PROGRAM_KEYS = frozenset({"profile_name", "command", "files", "limits", "compile"})
 COMPILE_KEYS = frozenset({"profile_name", "command", "limits"})
-CACHED_PROGRAMS = 16
-"""Ready programs a worker process keeps in memory."""
-_cache: dict[str, list[dict[str, Any]]] = {}
 
 
 def parse_program(value: Any, what: str) -> dict[str, Any]:
@@ -85,55 +76,6 @@ def reference(program: Mapping[str, Any]) -> dict[str, Any]:
     return {key: program[key] for key in ("profile_name", "command", "limits")} | {
         "hash": program_hash(program)
     }
-
-
-def prepare(engine: Any, program: Mapping[str, Any], node: str | None) -> str | None:
-    """Make a program's ready files available under its hash (compiling it if it has a
-    compile step and no ready files are kept yet); an error message if it failed."""
-    from graderq.grading import run_failed
-    from graderq.records import redis_client
-    from graderq.settings import get_settings
-
-    name = program_hash(program)
-    client = redis_client()
-    ttl = int(get_settings().result_expires)
-    if client.expire(keys.PROGRAM + name, ttl):
-        return None
-    files = list(program["files"])
-    step = program.get("compile")
-    if step is not None:
-        workdir = engine.open_workdir(node=node)
-        try:
-            compiled = engine.run(workdir=workdir, files=files, **step)
-            if run_failed(compiled):
-                return "compile step failed: " + first_line(
-                    compiled["stderr"] or compiled["stdout"]
-                )
-            files = engine.workdir_files(workdir, step["profile_name"])
-        finally:
-            engine.close_workdir(workdir)
-    client.set(keys.PROGRAM + name, dumps(files), ex=ttl)
-    _remember(name, files)
-    return None
-
-
-def ready_files(reference: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The ready files of a program prepared earlier, from this process's memory or Redis."""
-    from graderq.records import redis_client
-
-    name = reference["hash"]
-    if name not in _cache:
-        stored = redis_client().get(keys.PROGRAM + name)
-        if stored is None:
-            raise ProgramLost(f"the ready files of program {name[:12]} are gone; grade again")
-        _remember(name, loads(stored))
-    return _cache[name]
-
-
-def _remember(name: str, files: list[dict[str, Any]]) -> None:
-    while len(_cache) >= CACHED_PROGRAMS:
-        _cache.pop(next(iter(_cache)))
-    _cache[name] = files
 
 
 def first_line(data: bytes | str, limit: int = 500) -> str:

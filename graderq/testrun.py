@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graderq import checkers, programs, records
+from graderq import checkers, program_cache, programs, records
 from graderq.engine import Engine
 from graderq.grading import as_bytes, judged_row, limit_verdict, skipped_row
 from graderq.interactive import run_interactive
@@ -27,7 +27,7 @@ def prepare(engine: Engine, grading: Mapping[str, Any], node: str | None) -> str
     for what in ("checker", "interactor"):
         program = _program(grading, what)
         if program is not None:
-            problem = programs.prepare(engine, program, node)
+            problem = program_cache.prepare(engine, program, node)
             if problem is not None:
                 return f"the {what}'s {problem}"
     return None
@@ -100,7 +100,8 @@ def run_checker(
 ) -> dict[str, Any]:
     """Run a teacher's checker over the test's input, the output and the answer."""
     given = dict(zip(checkers.CHECKER_FILES, (as_bytes(stdin or b""), output, answer), strict=True))
-    files = [*programs.ready_files(program), *({"name": n, "content": c} for n, c in given.items())]
+    ready = program_cache.ready_files(program)
+    files = [*ready, *({"name": name, "content": data} for name, data in given.items())]
     command = " ".join((program["command"], *checkers.CHECKER_FILES))
     result = engine.run(program["profile_name"], command, files, None, program.get("limits"))
     return checkers.program_check(result)
