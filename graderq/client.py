@@ -268,9 +268,9 @@ def grade(
     in place. Or name a `language` of the catalogue (configs/languages.toml) and give
     its `source`: the catalogue's profiles and commands compile and run it, `files`
     are put beside it, and `limits`/`compile_limits` go over its profiles'. Returns at
-    once; `.get()` (or `wait(handle, progress=...)`) gives graderq.grading.report's
-    dict: an overall 'verdict', 'passed'/'total', 'score'/'max_score', 'groups', and
-    per test its verdict, points and figures.
+    once; `.get()` (or `wait(handle, progress=...)`) gives the report's dict
+    (graderq.judging.report): an overall 'verdict', 'passed'/'total',
+    'score'/'max_score', 'groups', and per test its verdict, points and figures.
 
     `checker`: "lines" (the default: equal but for trailing whitespace), "exact" (also
     `exact=True`), "tokens", "tokens-nocase", "float" or {"float": {"abs", "rel"}}, or a

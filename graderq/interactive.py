@@ -4,7 +4,7 @@ The submission runs in the grading's workdir under its own limits; the interacto
 in a sandbox of its own (neither sees the other's files) as `COMMAND input.txt
 output.txt`, the test's input as input.txt, as testlib's registerInteraction reads
 them. The interactor's exit code is the verdict (testlib's codes), after the
-submission's own limits (graderq.grading.interactive_verdict).
+submission's own limits (graderq.judging.report.interactive_verdict).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graderq.checkers import INTERACTOR_FILES, program_check
 from graderq.engine import Engine
-from graderq.grading import interactive_verdict
+from graderq.judging.checkers import INTERACTOR_FILES, program_check
+from graderq.judging.report import interactive_verdict
+from graderq.judging.verdicts import Verdict
 from graderq.program_cache import ready_files
-from graderq.verdicts import Verdict
 from graderq.workdir import WorkingDirectory
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from celery import chain
 from celery.canvas import Signature
 
-from graderq import checkers, scoring
 from graderq.errors import (
     CheckerSpecError,
     LanguageError,
@@ -17,6 +16,7 @@ from graderq.errors import (
     RequestError,
     RequestTypeError,
 )
+from graderq.judging import checkers, scoring
 from graderq.languages import get_language
 from graderq.limits import check_names
 from graderq.request import check_keys

@@ -1,7 +1,7 @@
 """A teacher's programs made ready on a worker: compiled once, kept by their hash.
 
 A program's ready files (its files, or what its compile step left in /sandbox) are kept
-in the result backend's Redis under its hash (graderq.programs.program_hash), so that a
+in the result backend's Redis under its hash (graderq.judging.programs.program_hash), so that a
 problem's checker is compiled once while the key lives (result_expires), whichever node
 grades, and each worker process reads them once.
 """
@@ -15,8 +15,8 @@ from kombu.utils.json import dumps, loads
 
 from graderq import keys
 from graderq.errors import ProgramLost
-from graderq.grading import run_failed
-from graderq.programs import first_line, program_hash
+from graderq.judging.programs import first_line, program_hash
+from graderq.judging.report import run_failed
 from graderq.records import redis_client
 from graderq.settings import get_settings
 

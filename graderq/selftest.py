@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graderq.engine import Engine
-from graderq.grading import run_failed, same_output
+from graderq.judging.report import run_failed, same_output
 from graderq.languages import Language
 
 HELLO = b"Hello, world!\n"

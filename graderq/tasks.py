@@ -19,7 +19,7 @@ from celery.utils import uuid
 from graderq import callbacks, records
 from graderq.app import GraderqTask, app
 from graderq.errors import DockerUnavailable, TooManyDeliveries, VolumeInUse, WorkdirError
-from graderq.grading import report, run_failed
+from graderq.judging.report import report, run_failed
 from graderq.routing import call_arguments, workdir_route
 from graderq.settings import get_settings
 from graderq.workdir import WorkingDirectory, as_workdir

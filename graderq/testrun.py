@@ -1,7 +1,7 @@
 """One test of a grading, as a worker runs it: run, check, bound the output.
 
 The test's verdict is decided here, beside the full output: the run's own failures
-first (graderq.grading), then the checker: a built-in comparator, or the teacher's
+first (graderq.judging.report), then the checker: a built-in comparator, or the teacher's
 program in a sandbox of its own, called `COMMAND input.txt output.txt answer.txt` as
 testlib's registerTestlibCmd reads them. An interactive test runs cross-wired instead
 (graderq.interactive). The row keeps GRADERQ_REPORT_OUTPUT_BYTES of each stream.
@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graderq import checkers, program_cache, programs, records
+from graderq import program_cache, records
 from graderq.engine import Engine
-from graderq.grading import as_bytes, judged_row, limit_verdict, skipped_row
 from graderq.interactive import run_interactive
+from graderq.judging import checkers, programs
+from graderq.judging.report import as_bytes, judged_row, limit_verdict, skipped_row
+from graderq.judging.verdicts import Verdict
 from graderq.settings import get_settings
-from graderq.verdicts import Verdict
 from graderq.workdir import WorkingDirectory
 
 

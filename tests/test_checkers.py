@@ -1,8 +1,8 @@
 import pytest
 
-from graderq.checkers import built_in_check, parse_checker, points_share, program_check
-from graderq.comparators import Tolerance, compare, first_difference
 from graderq.errors import CheckerSpecError
+from graderq.judging.checkers import built_in_check, parse_checker, points_share, program_check
+from graderq.judging.comparators import Tolerance, compare, first_difference
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from graderq.grading import Verdict, judge_run, report, same_output
+from graderq.judging.report import Verdict, judge_run, report, same_output
 
 
 def result(**kwargs: object) -> dict:

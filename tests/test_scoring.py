@@ -1,8 +1,8 @@
 import pytest
 
 from graderq.errors import ScoringError
-from graderq.grading import judged_row, report
-from graderq.scoring import check_groups, check_test
+from graderq.judging.report import judged_row, report
+from graderq.judging.scoring import check_groups, check_test
 
 
 def row(verdict: str, share: float | None = None) -> dict:

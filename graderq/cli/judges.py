@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from graderq.comparators import BUILT_IN
+from graderq.judging.comparators import BUILT_IN
 
 CPP_SUFFIXES = (".cpp", ".cc", ".cxx")
 COMPILE_LIMITS = {"cputime": 10, "realtime": 30, "memory": 512}

@@ -13,7 +13,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from graderq.grading import run_failed
+from graderq.judging.report import run_failed
 from graderq.plain_json import jsonable
 
 KIB = 1024

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graderq.errors import ScoringError
-from graderq.verdicts import Verdict
+from graderq.judging.verdicts import Verdict
 
 
 def _points(value: Any, what: str) -> float:

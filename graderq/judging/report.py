@@ -12,10 +12,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from graderq import scoring
-from graderq.comparators import exact as exact_match
-from graderq.comparators import lines as lines_match
-from graderq.verdicts import Verdict
+from graderq.judging import scoring
+from graderq.judging.comparators import exact as exact_match
+from graderq.judging.comparators import lines as lines_match
+from graderq.judging.verdicts import Verdict
 
 __all__ = ["Verdict", "judge_run", "judged_row", "report", "run_failed", "same_output"]
 

@@ -1,8 +1,8 @@
 """What `checker=` names, and testlib's convention for a teacher's checker or interactor.
 
 A checker is a built-in comparator ("exact", "lines", "tokens", "tokens-nocase",
-"float" or {"float": {"abs", "rel"}}), or a program (graderq.programs) run in a sandbox
-of its own as `COMMAND input.txt output.txt answer.txt`. A program's exit code is its
+"float" or {"float": {"abs", "rel"}}), or a program (graderq.judging.programs) run in a
+sandbox of its own as `COMMAND input.txt output.txt answer.txt`. A program's exit code is its
 verdict, as testlib's quitf/quitp make it; its message is the first line of its stderr
 (or stdout). A check is {'verdict', 'message', 'share', 'difference'}: `share` is the
 part of the test's points a partial verdict gives.
@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from graderq.comparators import BUILT_IN, Tolerance, compare, first_difference
 from graderq.errors import CheckerSpecError
-from graderq.programs import first_line, parse_program, reference
-from graderq.verdicts import Verdict
+from graderq.judging.comparators import BUILT_IN, Tolerance, compare, first_difference
+from graderq.judging.programs import first_line, parse_program, reference
+from graderq.judging.verdicts import Verdict
 
 TESTLIB_VERDICTS = {
     0: Verdict.ACCEPTED,
