@@ -37,7 +37,7 @@ from typing import Any
 
 from harness import quantile, table, use_databases
 
-from graderq.launcher import start_worker
+from graderq.queue.launcher import start_worker
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # for the tests' RedisServer
 from tests.distributed.servers import RedisServer
@@ -89,9 +89,9 @@ class Exam:
             due, n = due + 1, n + 1
 
     def collect(self) -> None:
-        from graderq.app import app
         from graderq.errors import BackendUnavailable
-        from graderq.unavailable import reachable
+        from graderq.queue.app import app
+        from graderq.queue.unavailable import reachable
 
         backend = app.backend
         while self.collecting.is_set():
@@ -208,7 +208,7 @@ def main() -> None:
         import redis
 
         from graderq import client, keys  # noqa: F401  (imported once, before the threads)
-        from graderq.app import app
+        from graderq.queue.app import app
 
         stack.callback(quiet, app.backend.result_consumer)
         workers = [start_worker(name, logs / f"graderq-examday-{name}.log") for name in "ab"]

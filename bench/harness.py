@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from graderq.launcher import WorkerProcess, start_worker
+from graderq.queue.launcher import WorkerProcess, start_worker
 
 T = TypeVar("T")
 
@@ -74,16 +74,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = ""
 
 def use_databases(broker: str, results: str) -> None:
     """Point graderq at the benchmark's broker and result backend, flushed; refuse Redis
-    databases or an AMQP queue that others use. Must precede importing graderq.app."""
-    if "graderq.app" in sys.modules:
-        raise RuntimeError("graderq.app was imported before the benchmark's settings")
+    databases or an AMQP queue that others use. Must precede importing graderq.queue.app."""
+    if "graderq.queue.app" in sys.modules:
+        raise RuntimeError("graderq.queue.app was imported before the benchmark's settings")
     os.environ["GRADERQ_BROKER_URL"] = broker
     os.environ["GRADERQ_RESULT_BACKEND"] = results
     import redis
     from amqp.exceptions import NotFound
     from kombu import Connection
 
-    from graderq.routing import DEFAULT_QUEUE
+    from graderq.queue.routing import DEFAULT_QUEUE
 
     for url in (broker, results):
         if url.startswith("redis://"):

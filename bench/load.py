@@ -42,7 +42,7 @@ def group_pids(group: int) -> set[int]:
 
 def produce(first: int, count: int, latencies: list[float], errors: list[str]) -> None:
     """Submit tasks first..first+count, then collect and check every result."""
-    from graderq.tasks import run_sandbox
+    from graderq.queue.tasks import run_sandbox
 
     sent = []
     for i in range(first, first + count):

@@ -227,8 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM unwinds like Ctrl-C, so the worker is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     use_databases(args.broker, args.results)
-    from graderq.app import app
-    from graderq.tasks import run_sandbox
+    from graderq.queue.app import app
+    from graderq.queue.tasks import run_sandbox
 
     print(f"broker {args.broker}, results {args.results}")
     with tempfile.TemporaryDirectory(prefix="graderq-bench-") as log_dir:

@@ -56,7 +56,7 @@ def __getattr__(name: str) -> object:
     """`celery -A graderq` looks up `graderq.celery`: the Celery app, imported on demand
     so that `import graderq` (the local engine) does not load Celery."""
     if name == "celery":
-        from graderq.app import app
+        from graderq.queue.app import app
 
         return app
     raise AttributeError(f"module 'graderq' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 A result reaches the LMS by waiting (`run`, `wait`), by id (`result(task_id)`, for an
 id stored earlier), or by callback (`callback=` a Celery signature of the LMS's app or
-an http(s) URL; see graderq.callbacks). Needs a broker and a result backend, never a
+an http(s) URL; see graderq.queue.callbacks). Needs a broker and a result backend, never a
 Docker engine, nor the `docker` package, on the producer's machine.
 """
 
@@ -21,9 +21,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
 from celery.utils import uuid
 
-from graderq import lookup, plan, records
-from graderq.app import app
-from graderq.callbacks import callback_spec
+from graderq import lookup, plan
 from graderq.errors import (
     BackendUnavailable,
     LanguageError,
@@ -32,13 +30,16 @@ from graderq.errors import (
     WorkdirLost,
 )
 from graderq.lookup import progress, result
-from graderq.routing import DEFAULT_QUEUE
+from graderq.queue import records
+from graderq.queue.app import app
+from graderq.queue.callbacks import callback_spec
+from graderq.queue.routing import DEFAULT_QUEUE
+from graderq.queue.tasks import compile_and_run as compile_and_run_task
+from graderq.queue.tasks import create_workdir, remove_workdir, run_sandbox
+from graderq.queue.tenants import DEFAULT_TENANT, admit, broker_priority, consume, tenant_queue
+from graderq.queue.unavailable import reachable
+from graderq.queue.waiting import not_inside_a_task
 from graderq.settings import get_settings
-from graderq.tasks import compile_and_run as compile_and_run_task
-from graderq.tasks import create_workdir, remove_workdir, run_sandbox
-from graderq.tenants import DEFAULT_TENANT, admit, broker_priority, consume, tenant_queue
-from graderq.unavailable import reachable
-from graderq.waiting import not_inside_a_task
 from graderq.workdir import WorkingDirectory, as_workdir
 
 __all__ = [

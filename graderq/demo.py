@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from graderq.app import app
 from graderq.client import grade
-from graderq.launcher import WorkerProcess, start_worker
+from graderq.queue.app import app
+from graderq.queue.launcher import WorkerProcess, start_worker
 
 SUBMISSION = r"""
 #include <stdio.h>

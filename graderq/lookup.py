@@ -1,7 +1,7 @@
 """Results by id and a grading's progress: what a producer asks of a task it sent.
 
 Celery reports PENDING for an id it never saw as for one still queued; graderq records
-every id it issues (graderq.records), so `result` tells the two apart.
+every id it issues (graderq.queue.records), so `result` tells the two apart.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from celery import states
 from celery.exceptions import ChordError
 from celery.result import AsyncResult
 
-from graderq import records
-from graderq.app import app
 from graderq.errors import RequestError, UnknownTask
+from graderq.queue import records
+from graderq.queue.app import app
+from graderq.queue.tasks import PROGRESS
+from graderq.queue.unavailable import reachable
 from graderq.settings import get_settings
-from graderq.tasks import PROGRESS
-from graderq.unavailable import reachable
 
 TASK_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -19,9 +19,9 @@ from graderq.errors import (
 from graderq.judging import checkers, scoring
 from graderq.languages import get_language
 from graderq.limits import check_names
+from graderq.queue.tasks import STEP_KEYS, judge
+from graderq.queue.tasks import compile_and_run as compile_and_run_task
 from graderq.request import check_keys
-from graderq.tasks import STEP_KEYS, judge
-from graderq.tasks import compile_and_run as compile_and_run_task
 
 
 def step(step: Mapping[str, Any], what: str) -> dict[str, Any]:

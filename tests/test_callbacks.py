@@ -8,9 +8,9 @@ import pytest
 from celery import Celery, chain
 
 import graderq as epicbox
-from graderq import callbacks
 from graderq.errors import CallbackError, DockerError, GraderqError, LimitError
-from graderq.tasks import final_task_id
+from graderq.queue import callbacks
+from graderq.queue.tasks import final_task_id
 
 lms = Celery("lms")
 lms.conf.task_default_queue = "lms"
@@ -113,8 +113,8 @@ def test_epicbox_module_surface() -> None:
 def test_every_5xx_answer_is_retried(status: int, permanent: bool) -> None:
     """Over real HTTP on loopback: a receiver's 5xx (and 408/425/429) is worth another
     try; any other refusal is final."""
+    from graderq.queue.webhooks import WebhookRefused, post
     from graderq.settings import Settings
-    from graderq.webhooks import WebhookRefused, post
 
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:

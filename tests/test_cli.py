@@ -18,8 +18,7 @@ from click.testing import CliRunner, Result
 import graderq
 import graderq.engine
 import graderq.sandbox
-from graderq import client, records, tasks, worker
-from graderq.app import app
+from graderq import client
 from graderq.cli import cli, maintenance, running
 from graderq.cli.exits import ExitCode, exit_code_for
 from graderq.cli.output import seconds, shown_text, size
@@ -27,6 +26,8 @@ from graderq.cli.params import load_tests, parse_limit_value, parse_limits, read
 from graderq.engine import WorkingDirectory
 from graderq.errors import LanguageError, RequestError, RequestTypeError, WorkdirLost
 from graderq.limits import Limits
+from graderq.queue import records, tasks, worker
+from graderq.queue.app import app
 from graderq.sandbox import ContainerSpec, Ending, FakeBackend, Outcome
 from graderq.sandbox.fake_backend import FakeContainer
 from graderq.settings import get_settings

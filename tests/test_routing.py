@@ -1,10 +1,10 @@
 import pytest
 
-from graderq.app import short_repr
 from graderq.engine import WorkingDirectory
 from graderq.errors import WorkdirError
-from graderq.routing import node_queue, route_task, workdir_route
-from graderq.tasks import run_sandbox
+from graderq.queue.app import short_repr
+from graderq.queue.routing import node_queue, route_task, workdir_route
+from graderq.queue.tasks import run_sandbox
 from graderq.workdir import as_workdir
 
 

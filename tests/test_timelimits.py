@@ -4,8 +4,8 @@ from typing import Any
 
 from graderq.limits import Ceilings, Limits
 from graderq.profiles import Profile
+from graderq.queue.timelimits import SANDBOX_STEPS, time_limits, worker_settings
 from graderq.settings import Settings
-from graderq.timelimits import SANDBOX_STEPS, time_limits, worker_settings
 
 
 def settings(**changes: object) -> Settings:

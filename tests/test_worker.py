@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from graderq import records, worker
+from graderq.queue import records, worker
 
 
 def test_the_heartbeat_goes_on_while_a_sweep_hangs(monkeypatch: pytest.MonkeyPatch) -> None:

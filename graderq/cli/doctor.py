@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
-from graderq import records
 from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import stdout_console
 from graderq.errors import DockerError, ProfileError
 from graderq.profiles import Profile, load_profiles
+from graderq.queue import records
 from graderq.sandbox import DockerBackend, disks
 from graderq.sandbox.accounting import DRIVERS, Accounting
 from graderq.sandbox.spec import KIND_SANDBOX, owner_labels

@@ -11,7 +11,7 @@ from graderq.cli.exits import EPILOG, ExitCode
 from graderq.cli.output import print_json, result_view, stdout_console
 from graderq.cli.params import LIMIT_HELP, files_option, limits_option
 from graderq.judging.report import run_failed
-from graderq.records import live_nodes
+from graderq.queue.records import live_nodes
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -2,7 +2,7 @@
 
 A program is {'profile_name', 'command', 'files', 'limits', 'compile'}; `compile` is an
 optional step {'profile_name', 'command', 'limits'} run once over the files. Checking a
-program and naming it (its hash) are pure; workers make it ready (graderq.program_cache).
+program and naming it (its hash) are pure; workers make it ready (graderq.queue.program_cache).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Verdicts: what a run's result means for a test case, and a submission's report.
 
 Pure functions over result dicts. A test's verdict is decided on the worker that ran
-it (graderq.testrun calls `judged_row`), where the full output is at hand; the report,
+it (graderq.queue.testrun calls `judged_row`), where the full output is at hand; the report,
 built at the end of the grading chain by `report`, keeps a bounded part of each
 output, with its sha256, and adds the scores.
 """

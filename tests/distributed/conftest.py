@@ -12,9 +12,9 @@ import docker
 import pytest
 import redis
 
-from graderq import launcher
-from graderq.app import app
-from graderq.launcher import WorkerProcess as Worker
+from graderq.queue import launcher
+from graderq.queue.app import app
+from graderq.queue.launcher import WorkerProcess as Worker
 from graderq.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import graderq
-from graderq.tasks import run_sandbox
+from graderq.queue.tasks import run_sandbox
 
 from .conftest import Worker, sandbox_containers
 

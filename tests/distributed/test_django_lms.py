@@ -20,11 +20,12 @@ import httpx
 import pytest
 import redis
 
-from graderq import callbacks, client, keys
+from graderq import client, keys
 from graderq.errors import CallbackError
-from graderq.launcher import READY
-from graderq.launcher import WorkerProcess as Process
-from graderq.routing import DEFAULT_QUEUE
+from graderq.queue import callbacks
+from graderq.queue.launcher import READY
+from graderq.queue.launcher import WorkerProcess as Process
+from graderq.queue.routing import DEFAULT_QUEUE
 from graderq.settings import get_settings
 
 from .conftest import REPO, Worker, wait_until

@@ -10,7 +10,7 @@ import pytest
 
 from graderq import client
 from graderq.errors import DiskError, TooManyDisks
-from graderq.launcher import WorkerProcess
+from graderq.queue.launcher import WorkerProcess
 from tests.integration.support import fill
 
 

@@ -15,9 +15,9 @@ from celery import states
 
 from graderq import client
 from graderq.errors import Busy, TenantError
-from graderq.launcher import WorkerProcess
+from graderq.queue.launcher import WorkerProcess
+from graderq.queue.tenants import tenant_queue
 from graderq.settings import get_settings
-from graderq.tenants import tenant_queue
 
 from .conftest import wait_until
 

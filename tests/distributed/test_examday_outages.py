@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from graderq import client
-from graderq.launcher import WorkerProcess
+from graderq.queue.launcher import WorkerProcess
 from graderq.settings import get_settings
 
 from .conftest import REPO, wait_until
@@ -94,7 +94,7 @@ PRODUCER = textwrap.dedent(
             others.append(repr(exc))
         time.sleep(0.2)
     from celery.result import AsyncResult
-    from graderq.app import app
+    from graderq.queue.app import app
     results = {}
     for task_id in accepted:
         handle = AsyncResult(task_id, app=app)

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import redis
 
 from graderq import client, keys
-from graderq.launcher import WorkerProcess
+from graderq.queue.launcher import WorkerProcess
+from graderq.queue.tenants import broker_priority
 from graderq.settings import Settings
-from graderq.tenants import broker_priority
 
 from .conftest import wait_until
 

@@ -14,10 +14,10 @@ import pytest
 import redis
 
 from graderq import client
-from graderq.app import make_app
 from graderq.errors import WorkdirLost
+from graderq.queue.app import make_app
+from graderq.queue.tasks import run_sandbox
 from graderq.settings import Settings, get_settings
-from graderq.tasks import run_sandbox
 
 from .conftest import Daemon, Worker, sandbox_containers, wait_until
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from graderq.tasks import run_sandbox
+from graderq.queue.tasks import run_sandbox
 
 from .conftest import REPO, Worker, wait_until
 

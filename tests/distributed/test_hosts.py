@@ -8,7 +8,7 @@ import docker
 import pytest
 
 from graderq import client
-from graderq.app import app
+from graderq.queue.app import app
 from graderq.sandbox import DockerBackend
 from graderq.settings import get_settings
 from tests.integration import support

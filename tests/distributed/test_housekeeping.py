@@ -13,7 +13,7 @@ import pytest
 
 from graderq.engine import Engine
 from graderq.limits import Limits
-from graderq.records import node_alive
+from graderq.queue.records import node_alive
 from graderq.sandbox import ContainerSpec, DockerBackend
 from graderq.sandbox.janitor import sweep
 from graderq.settings import Settings, get_settings

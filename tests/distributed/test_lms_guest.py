@@ -18,7 +18,7 @@ import redis
 
 from graderq import client, keys
 from graderq.errors import CallbackError, ProfileError, RequestError, UnknownTask, WorkdirError
-from graderq.launcher import WorkerProcess
+from graderq.queue.launcher import WorkerProcess
 
 from . import lmsapp
 from .conftest import REPO, wait_until

@@ -9,12 +9,12 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 
 import graderq
 from graderq import client, keys
-from graderq.app import app
 from graderq.errors import ProfileError, ResultTimeout, TooManyDeliveries
-from graderq.records import redis_client
+from graderq.queue.app import app
+from graderq.queue.records import redis_client
+from graderq.queue.tasks import run_sandbox
+from graderq.queue.worker import current_node
 from graderq.sandbox.spec import KIND_WORKDIR, LABEL
-from graderq.tasks import run_sandbox
-from graderq.worker import current_node
 
 from .conftest import Worker, wait_until
 

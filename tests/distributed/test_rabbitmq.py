@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from graderq.app import make_app
+from graderq.queue.app import make_app
 from graderq.settings import Settings, get_settings
 
 from .conftest import Worker

@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Callable
 
 from graderq import keys
-from graderq.records import redis_client
-from graderq.tasks import run_sandbox
+from graderq.queue.records import redis_client
+from graderq.queue.tasks import run_sandbox
 
 from .conftest import Worker, sandbox_containers, wait_until
 

@@ -1,6 +1,6 @@
 """The Celery tasks: thin wrappers that validate, call the engine, return JSON-able dicts.
 
-Producers: `from graderq.tasks import run_sandbox; run_sandbox.delay(...)`. The tasks
+Producers: `from graderq.queue.tasks import run_sandbox; run_sandbox.delay(...)`. The tasks
 are registered on graderq's own app only (never shared into other apps), and importing
 this module needs neither Docker nor the `docker` package.
 """
@@ -16,11 +16,11 @@ import redis
 from celery import Task, chain, chord, signature
 from celery.utils import uuid
 
-from graderq import callbacks, records
-from graderq.app import GraderqTask, app
 from graderq.errors import DockerUnavailable, TooManyDeliveries, VolumeInUse, WorkdirError
 from graderq.judging.report import report, run_failed
-from graderq.routing import call_arguments, workdir_route
+from graderq.queue import callbacks, records
+from graderq.queue.app import GraderqTask, app
+from graderq.queue.routing import call_arguments, workdir_route
 from graderq.settings import get_settings
 from graderq.workdir import WorkingDirectory, as_workdir
 
@@ -50,7 +50,7 @@ class WorkerTask(GraderqTask):
             log.warning("deliveries of %s not counted (Redis away: %s)", task_id, exc)
             return
         if count > 1:
-            from graderq.metrics import REDELIVERIES
+            from graderq.queue.metrics import REDELIVERIES
 
             REDELIVERIES.inc()
         limit = get_settings().max_deliveries
@@ -70,7 +70,7 @@ class WorkerTask(GraderqTask):
         if self.request.is_eager:
             return
         try:
-            from graderq.metrics import observe
+            from graderq.queue.metrics import observe
 
             arguments = call_arguments(self, args, kwargs) or {}
             started = getattr(self.request, "graderq_started", None) or time.time()
@@ -84,7 +84,7 @@ class WorkerTask(GraderqTask):
         if self.request.is_eager:
             return
         try:
-            from graderq.metrics import count_run
+            from graderq.queue.metrics import count_run
 
             count_run(profile, result)
         except Exception:
@@ -134,19 +134,19 @@ def _last_id(signature: dict[str, Any]) -> str | None:
 
 def _local_workdir(workdir: Any) -> WorkingDirectory | None:
     """The workdir handle, checked to live on this worker's Docker host."""
-    from graderq.worker import current_node
+    from graderq.queue.worker import current_node
 
     handle = as_workdir(workdir)
     if handle is not None and handle.node not in (None, current_node()):
         raise WorkdirError(
             f"{handle!r} lives on node {handle.node!r} but this worker runs on "
-            f"{current_node()!r}; send the task with its routing (graderq.routing)"
+            f"{current_node()!r}; send the task with its routing (graderq.queue.routing)"
         )
     return handle
 
 
 def _engine() -> Any:
-    from graderq.worker import worker_engine
+    from graderq.queue.worker import worker_engine
 
     return worker_engine()
 
@@ -182,7 +182,7 @@ def run_sandbox(
 def create_workdir(self: Task, disk: int | None = None) -> WorkingDirectory:
     """Create a working directory (a disk of `disk` MB) on this worker's host; tasks
     given it are pinned here."""
-    from graderq.worker import current_node
+    from graderq.queue.worker import current_node
 
     return _engine().open_workdir(node=current_node(), disk=disk)
 
@@ -209,8 +209,8 @@ def run_test(
     workdir: WorkingDirectory | dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run test `index` of a grading here, judge it, and return its bounded report row
-    (graderq.testrun)."""
-    from graderq.testrun import run_test as run_one
+    (graderq.queue.testrun)."""
+    from graderq.queue.testrun import run_test as run_one
 
     return run_one(_engine(), step, expected, index, grading, _local_workdir(workdir))
 
@@ -236,11 +236,11 @@ def compile_and_run(
     are made ready first (a failure gives `program_error` and no runs), and each run is
     a run_test task that returns its judged, bounded report row.
     """
-    from graderq.worker import current_node
+    from graderq.queue.worker import current_node
 
     engine = _engine()
     if grading is not None:
-        from graderq.testrun import prepare
+        from graderq.queue.testrun import prepare
 
         problem = prepare(engine, grading, current_node())
         if problem is not None:
@@ -280,7 +280,7 @@ def _runs(
     """The chord's tasks: a run_sandbox per step, or a run_test per test of a grading."""
     if grading is None:
         return [run_sandbox.si(workdir=workdir, **step) for step in runs]
-    from graderq.testrun import for_tests
+    from graderq.queue.testrun import for_tests
 
     shared = for_tests(grading)
     answers = grading["answers"]
@@ -332,7 +332,7 @@ def judge(
 @app.task(name="graderq.deliver_webhook", bind=True, shared=False, max_retries=None)
 def deliver_webhook(self: Task, url: str, body: str, first_try: float) -> None:
     """POST a result to a webhook; retried with backoff for GRADERQ_WEBHOOK_RETRY_FOR s."""
-    from graderq.webhooks import WebhookRefused, post
+    from graderq.queue.webhooks import WebhookRefused, post
 
     settings = get_settings()
     try:

@@ -4,7 +4,7 @@ The test's verdict is decided here, beside the full output: the run's own failur
 first (graderq.judging.report), then the checker: a built-in comparator, or the teacher's
 program in a sandbox of its own, called `COMMAND input.txt output.txt answer.txt` as
 testlib's registerTestlibCmd reads them. An interactive test runs cross-wired instead
-(graderq.interactive). The row keeps GRADERQ_REPORT_OUTPUT_BYTES of each stream.
+(graderq.queue.interactive). The row keeps GRADERQ_REPORT_OUTPUT_BYTES of each stream.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graderq import program_cache, records
 from graderq.engine import Engine
-from graderq.interactive import run_interactive
 from graderq.judging import checkers, programs
 from graderq.judging.report import as_bytes, judged_row, limit_verdict, skipped_row
 from graderq.judging.verdicts import Verdict
+from graderq.queue import program_cache, records
+from graderq.queue.interactive import run_interactive
 from graderq.settings import get_settings
 from graderq.workdir import WorkingDirectory
 

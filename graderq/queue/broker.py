@@ -60,4 +60,4 @@ class Transport(kombu_redis.Transport):
 
 def transport_for(url: str) -> str | None:
     """The broker_transport setting for `url`: graderq's for Redis, else the URL's own."""
-    return "graderq.broker:Transport" if url.startswith(REDIS_SCHEMES) else None
+    return "graderq.queue.broker:Transport" if url.startswith(REDIS_SCHEMES) else None

@@ -16,7 +16,7 @@ from graderq.engine import Engine
 from graderq.judging.checkers import INTERACTOR_FILES, program_check
 from graderq.judging.report import interactive_verdict
 from graderq.judging.verdicts import Verdict
-from graderq.program_cache import ready_files
+from graderq.queue.program_cache import ready_files
 from graderq.workdir import WorkingDirectory
 
 

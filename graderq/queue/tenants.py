@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from graderq.errors import Busy, TenantError
-from graderq.routing import DEFAULT_QUEUE
+from graderq.queue.routing import DEFAULT_QUEUE
 
 DEFAULT_TENANT = "default"
 DEFAULT_PRIORITY = 5

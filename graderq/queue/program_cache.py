@@ -17,7 +17,7 @@ from graderq import keys
 from graderq.errors import ProgramLost
 from graderq.judging.programs import first_line, program_hash
 from graderq.judging.report import run_failed
-from graderq.records import redis_client
+from graderq.queue.records import redis_client
 from graderq.settings import get_settings
 
 CACHED_PROGRAMS = 16

@@ -2,9 +2,9 @@
 
 Pool processes record into files of prometheus-client's multiprocess mode (the main
 process sets PROMETHEUS_MULTIPROC_DIR before this module is imported, see
-graderq.worker.metrics_dir). The main process serves their sum, and reads at each scrape what it
-knows itself: the sandboxes running, each tenant's queue depth, the disk dir's free
-bytes.
+graderq.queue.worker.metrics_dir). The main process serves their sum, and reads at each
+scrape what it knows itself: the sandboxes running, each tenant's queue depth, the disk
+dir's free bytes.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ class WorkerCollector:
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from celery.worker import state
 
-        from graderq import records
-        from graderq.tenants import DEFAULT_TENANT, queued, tenant_queue
+        from graderq.queue import records
+        from graderq.queue.tenants import DEFAULT_TENANT, queued, tenant_queue
 
         running = GaugeMetricFamily("graderq_sandboxes_running", "Sandboxes running now.")
         sandboxes = [r for r in state.active_requests if r.name in SANDBOX_TASKS]

@@ -33,7 +33,7 @@ T = TypeVar("T")
 def backend_url(url: str) -> str:
     """The result_backend setting for `url`: graderq's store for Redis URLs."""
     scheme = url.partition("://")[0]
-    return f"graderq.results:ResultStore+{url}" if scheme in ("redis", "rediss") else url
+    return f"graderq.queue.results:ResultStore+{url}" if scheme in ("redis", "rediss") else url
 
 
 class ResultStore(RedisBackend):

@@ -21,12 +21,12 @@ import redis
 from celery import bootsteps, current_app, signals
 from celery.worker import state
 
-from graderq import records
 from graderq.engine import Engine
-from graderq.routing import node_queue
+from graderq.queue import records
+from graderq.queue.routing import node_queue
+from graderq.queue.tenants import consume, tenant_queue
+from graderq.queue.timelimits import worker_settings
 from graderq.settings import LEASE_EVERY, Settings, get_settings
-from graderq.tenants import consume, tenant_queue
-from graderq.timelimits import worker_settings
 
 log = logging.getLogger("graderq.worker")
 
@@ -170,7 +170,7 @@ class GraderqNode(bootsteps.StartStopStep):
     def start(self, worker: Any) -> None:
         settings = get_settings()
         if settings.metrics_port is not None:
-            from graderq.metrics import serve
+            from graderq.queue.metrics import serve
 
             serve(settings.metrics_port, worker.app, str(settings.disk_dir))
             log.info("graderq metrics on port %d", settings.metrics_port)
@@ -179,7 +179,7 @@ class GraderqNode(bootsteps.StartStopStep):
 
 def metrics_dir() -> None:
     """A fresh directory for the pool processes' metric files (prometheus-client's
-    multiprocess mode), set before the pool forks and before graderq.metrics is imported."""
+    multiprocess mode), set before the pool forks and before graderq.queue.metrics is imported."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
         prefix="graderq-metrics-"
     )

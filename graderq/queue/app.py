@@ -14,13 +14,13 @@ from celery import Celery, Task
 from celery.result import AsyncResult
 from celery.utils import uuid
 
-from graderq import records
-from graderq.broker import transport_for
-from graderq.results import backend_url
-from graderq.routing import DEFAULT_QUEUE, call_arguments, route_task
+from graderq.queue import records
+from graderq.queue.broker import transport_for
+from graderq.queue.results import backend_url
+from graderq.queue.routing import DEFAULT_QUEUE, call_arguments, route_task
+from graderq.queue.tenants import broker_priority
+from graderq.queue.unavailable import reachable
 from graderq.settings import Settings, get_settings
-from graderq.tenants import broker_priority
-from graderq.unavailable import reachable
 
 RABBITMQ_QUEUES = {
     "classic": {},
@@ -100,9 +100,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 class GraderqTask(Task):
     """Short argument reprs (no file contents, no stdin); the worker sets the time limits
-    (graderq.timelimits)."""
+    (graderq.queue.timelimits)."""
 
-    Request = "graderq.timelimits:WorkerRequest"
+    Request = "graderq.queue.timelimits:WorkerRequest"
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         arguments = call_arguments(self, args or (), kwargs or {})
@@ -170,7 +170,7 @@ class GraderqCelery(Celery):
 
     @cached_property
     def AsyncResult(self) -> type[AsyncResult]:
-        return self.subclass_with_self("graderq.waiting:Handle")
+        return self.subclass_with_self("graderq.queue.waiting:Handle")
 
 
 def make_app(settings: Settings | None = None) -> Celery:
@@ -178,11 +178,11 @@ def make_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     # Never the process's current app: an LMS's shared_task must stay on the LMS's own.
     celery = GraderqCelery(
-        "graderq", task_cls=GraderqTask, include=["graderq.tasks"], set_as_current=False
+        "graderq", task_cls=GraderqTask, include=["graderq.queue.tasks"], set_as_current=False
     )
     celery.conf.update(celery_config(settings))
     # graderq's worker behaviour, in workers of this app only (never in an LMS's own).
-    celery.steps["worker"].add("graderq.worker:GraderqNode")
+    celery.steps["worker"].add("graderq.queue.worker:GraderqNode")
     return celery
 
 

@@ -19,7 +19,7 @@ from celery.worker.request import Request
 from graderq.errors import LimitError, ProfileError
 from graderq.limits import lower_ceilings, merge, profile_defaults
 from graderq.profiles import Profile
-from graderq.routing import call_arguments
+from graderq.queue.routing import call_arguments
 from graderq.settings import Settings, get_settings
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from graderq.callbacks import SIGNATURE_HEADER, sign
 from graderq.errors import WebhookRefused
+from graderq.queue.callbacks import SIGNATURE_HEADER, sign
 from graderq.settings import Settings
 
 RETRIED_STATUSES = frozenset({408, 425, 429})
