@@ -135,7 +135,7 @@ def language_steps(
 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """The run step, compile step and files of `graderq grade --language`: the first
     --file is the source, saved under the catalogue's name for it."""
-    from graderq import plan
+    from graderq.client import plan
 
     if not files:
         raise LanguageError(f"--language {language_id} needs the source: --file PATH")

@@ -1,7 +1,7 @@
 """One error for an unreachable broker or result backend: BackendUnavailable.
 
 kombu, redis-py and Celery's result consumer each say it their own way; producers
-(graderq.client, graderq.lookup) see only BackendUnavailable, a GraderqError.
+(graderq.client, graderq.client.lookup) see only BackendUnavailable, a GraderqError.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
 from celery.utils import uuid
 
-from graderq import lookup, plan
+from graderq.client import lookup, plan
+from graderq.client.lookup import progress, result
 from graderq.errors import (
     BackendUnavailable,
     LanguageError,
@@ -29,7 +30,6 @@ from graderq.errors import (
     ResultTimeout,
     WorkdirLost,
 )
-from graderq.lookup import progress, result
 from graderq.queue import records
 from graderq.queue.app import app
 from graderq.queue.callbacks import callback_spec
