@@ -274,12 +274,12 @@ def run_checks(timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
 
 
 def language_checks() -> list[Check]:
-    """The self-test of each language whose images are present (graderq.selftest), on
+    """The self-test of each language whose images are present (graderq.cli.selftest), on
     this machine's engine; a language without its images is a warning."""
     from graderq.cli.languages import image_present
+    from graderq.cli.selftest import check_language
     from graderq.engine import Engine
     from graderq.languages import load_languages, load_samples
-    from graderq.selftest import check_language
 
     settings = get_settings()
     backend = DockerBackend.from_settings(settings)

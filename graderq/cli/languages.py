@@ -16,9 +16,9 @@ from graderq.sandbox import DockerBackend
 def languages(as_json: bool) -> None:
     """List the language ids of the catalogue (GRADERQ_LANGUAGES_FILE), each with the
     version its image reports and whether its images are on this Docker engine."""
+    from graderq.cli.selftest import version
     from graderq.engine import Engine
     from graderq.languages import load_languages
-    from graderq.selftest import version
     from graderq.settings import get_settings
 
     settings = get_settings()
