@@ -11,13 +11,13 @@ lms = Celery("lms", set_as_current=True)
 def notify():
     pass
 
-import graderq, graderq.client, graderq.queue.tasks  # what an LMS imports
+import graderq, graderq.client, graderq.tasks  # what an LMS imports
 assert current_app.main == "lms", current_app.main
 lms.finalize()
 assert not [name for name in lms.tasks if name.startswith("graderq.")], sorted(lms.tasks)
 assert notify.app is lms
 assert lms.amqp.router.route({}, "lms.notify")["queue"].name == "celery"
-assert "graderq.run_sandbox" in graderq.queue.tasks.app.tasks
+assert "graderq.run_sandbox" in graderq.tasks.app.tasks
 assert not lms.steps["worker"], lms.steps
 import sys
 assert "docker" not in sys.modules, "a producer imported docker"

@@ -1,8 +1,8 @@
 """The Celery tasks: thin wrappers that validate, call the engine, return JSON-able dicts.
 
-Producers: `from graderq.queue.tasks import run_sandbox; run_sandbox.delay(...)`. The tasks
-are registered on graderq's own app only (never shared into other apps), and importing
-this module needs neither Docker nor the `docker` package.
+Producers: `from graderq.tasks import run_sandbox; run_sandbox.delay(...)` (graderq.tasks
+re-exports them). The tasks are registered on graderq's own app only (never shared into
+other apps), and importing this module needs neither Docker nor the `docker` package.
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ def store_grade(result: dict, key: str) -> None:
 @app.task(name="lms.waits_for_a_run")
 def waits_for_a_run(key: str, how: str = "run") -> None:
     """What not to do: wait for a graderq result inside a task, with client.run or the
-    handle's own get() (of submit, or of graderq.queue.tasks.run_sandbox.delay)."""
-    from graderq.queue.tasks import run_sandbox
+    handle's own get() (of submit, or of graderq.tasks.run_sandbox.delay)."""
+    from graderq.tasks import run_sandbox
 
     try:
         if how == "run":

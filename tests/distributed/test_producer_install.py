@@ -21,8 +21,8 @@ PRODUCER = textwrap.dedent(
     """
     import importlib.util, sys
     assert importlib.util.find_spec("docker") is None, "docker is installed"
-    import graderq, graderq.client, graderq.queue.tasks
-    run = graderq.queue.tasks.run_sandbox.delay("python", "echo from-a-producer").get(timeout=60)
+    import graderq, graderq.client, graderq.tasks
+    run = graderq.tasks.run_sandbox.delay("python", "echo from-a-producer").get(timeout=60)
     assert run["stdout"] == b"from-a-producer\\n", run
     report = graderq.client.grade(
         {"profile_name": "python", "command": "cat"}, [{"stdin": "7", "expected": "7"}]

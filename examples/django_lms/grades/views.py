@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from graderq import GraderqError, client
-from graderq.queue.app import app as graderq_app
+from graderq.app import app as graderq_app
 
 from grades.grading import LANGUAGES, TESTS, TITLE, enqueue, store
 from grades.models import Submission
