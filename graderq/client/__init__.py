@@ -1,9 +1,15 @@
 """What a producer (an LMS) imports: submit work, get results three ways, hold workdirs.
 
 A result reaches the LMS by waiting (`run`, `wait`), by id (`result(task_id)`, for an
-id stored earlier), or by callback (`callback=` a Celery signature of the LMS's app or
-an http(s) URL; see graderq.queue.callbacks). Needs a broker and a result backend, never a
-Docker engine, nor the `docker` package, on the producer's machine.
+id stored earlier; lookup.py), or by callback (`callback=` a Celery signature of the
+LMS's app or an http(s) URL; see graderq.queue.callbacks). A grading's request is
+checked here before anything is queued (plan.py). Needs a broker and a result backend,
+never a Docker engine, nor the `docker` package, on the producer's machine.
+
+Layer rules (checked by tests/test_layers.py; its imports, run or not, reach neither
+the engine nor the sandbox):
+- may import: ground, judging, queue
+- never imported by: ground, sandbox, engine, judging, queue, re-exports
 """
 
 from __future__ import annotations

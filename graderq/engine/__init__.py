@@ -2,7 +2,11 @@
 
 An Engine (engine.py) holds the profiles, the settings and one sandbox backend. The
 functions here act on the process's default engine, which `configure` changes, so
-`import graderq as epicbox` is all an epicbox user has to change.
+`import graderq as epicbox` is all an epicbox user has to change. No Celery, no HTTP.
+
+Layer rules (checked by tests/test_layers.py):
+- may import: ground, sandbox
+- never imported by: ground, sandbox, judging, client, service, re-exports
 """
 
 from __future__ import annotations

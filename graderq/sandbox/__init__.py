@@ -1,7 +1,11 @@
-"""One-time sandbox containers on one container engine; knows nothing of Celery.
+"""One-time sandbox containers on one container engine; knows nothing of Celery or HTTP.
 
 DockerBackend is imported on first use, so that a producer without the `docker`
 package can import graderq.
+
+Layer rules (checked by tests/test_layers.py):
+- may import: ground
+- never imported by: ground, judging, client, service, faces, re-exports
 """
 
 from typing import Any
