@@ -227,7 +227,7 @@ def get_settings() -> Settings:
 
 
 def reference_table() -> str:
-    """The README's configuration reference, generated from the Settings model."""
+    """The configuration reference of docs/operators.md, generated from the Settings model."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)

@@ -58,7 +58,7 @@ class GraderqGroup(click.Group):
 def cli() -> None:
     """Run untrusted code in one-time Docker sandboxes, here or through the queue.
 
-    Settings come from GRADERQ_* environment variables (or .env): see the README.
+    Settings come from GRADERQ_* environment variables (or .env): see docs/operators.md.
     """
 
 
